@@ -1,0 +1,200 @@
+//! Analysis: classify every granted service as used, stale or unused, and judge compliance.
+//!
+//! Pure: the instant ages are measured from is the snapshot's `collected_at`, so analysing the
+//! same snapshot twice gives the same report, whenever it runs.
+
+use time::{Duration, OffsetDateTime};
+
+use crate::compliance::{Rules, judge};
+use crate::model::{EntityRecord, ServiceRecord, Status};
+use crate::report::{
+    AUDIT_SCHEMA, AuditReport, EntityReport, ServiceReport, ServiceState, Summary, Verdict,
+};
+use crate::snapshot::Snapshot;
+
+/// Where a service stands at `now` for a window of `window_days`.
+///
+/// A last access exactly `window_days` old is still `used` (age <= window). A last access in the
+/// future (clock skew between AWS and the collector) counts as used.
+pub fn classify(
+    last_authenticated: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+    window_days: u32,
+) -> ServiceState {
+    match last_authenticated {
+        None => ServiceState::Unused,
+        Some(when) if now - when <= Duration::days(i64::from(window_days)) => ServiceState::Used,
+        Some(_) => ServiceState::Stale,
+    }
+}
+
+/// Classifies every entity of a snapshot under `rules`.
+///
+/// Every entity of the snapshot appears exactly once, in a stable order (users, roles, groups,
+/// each by name); entities whose collection failed or was skipped keep their status and have
+/// no verdict.
+pub fn analyze(snapshot: &Snapshot, rules: &Rules, generated_at: OffsetDateTime) -> AuditReport {
+    let mut entities: Vec<EntityReport> = snapshot
+        .entities
+        .iter()
+        .map(|entity| analyze_entity(entity, rules, snapshot.collected_at))
+        .collect();
+    entities.sort_by(|a, b| (a.kind, &a.name, &a.arn).cmp(&(b.kind, &b.name, &b.arn)));
+    let summary = summarize(&entities, snapshot);
+    AuditReport {
+        schema: AUDIT_SCHEMA.to_string(),
+        generated_at,
+        account_id: snapshot.account_id.clone(),
+        window_days: rules.window_days,
+        granularity: snapshot.granularity,
+        entities,
+        summary,
+    }
+}
+
+/// Classifies one entity at `now`.
+pub fn analyze_entity(entity: &EntityRecord, rules: &Rules, now: OffsetDateTime) -> EntityReport {
+    let mut services: Vec<&ServiceRecord> = entity.services.iter().collect();
+    services.sort_by(|a, b| a.namespace.cmp(&b.namespace));
+    let services: Vec<ServiceReport> = services
+        .into_iter()
+        .map(|service| {
+            let state = classify(service.last_authenticated, now, rules.window_days);
+            ServiceReport::new(service, state)
+        })
+        .collect();
+    let count = |state: ServiceState| services.iter().filter(|s| s.state == state).count();
+    let (granted, used, stale, unused) = (
+        services.len(),
+        count(ServiceState::Used),
+        count(ServiceState::Stale),
+        count(ServiceState::Unused),
+    );
+    let collected = entity.status == Status::Ok;
+    let coverage_percent = (collected && granted > 0).then(|| coverage(used, granted));
+    let (verdict, reasons) = if collected {
+        let reasons = judge(&entity.services, rules, now);
+        let verdict = if reasons.is_empty() { Verdict::Compliant } else { Verdict::NonCompliant };
+        (Some(verdict), reasons)
+    } else {
+        (None, Vec::new())
+    };
+    EntityReport {
+        arn: entity.arn.clone(),
+        kind: entity.kind,
+        name: entity.name.clone(),
+        path: entity.path.clone(),
+        created: entity.created,
+        status: entity.status,
+        error: entity.error.clone(),
+        skip_reason: entity.skip_reason.clone(),
+        granted,
+        used,
+        stale,
+        unused,
+        coverage_percent,
+        verdict,
+        reasons,
+        services,
+    }
+}
+
+/// round(100 * used / granted), rounding halves up; `granted` must not be zero.
+pub fn coverage(used: usize, granted: usize) -> u32 {
+    // Integer arithmetic: (200u + g) / 2g is round-half-up of 100u/g without floating point.
+    let (used, granted) = (used as u64, granted as u64);
+    ((200 * used + granted) / (2 * granted)) as u32
+}
+
+fn summarize(entities: &[EntityReport], snapshot: &Snapshot) -> Summary {
+    let mut summary = Summary {
+        entities: entities.len(),
+        throttles: snapshot.stats.throttles,
+        calls: snapshot.stats.calls,
+        wall_seconds: snapshot.stats.wall_seconds,
+        ..Summary::default()
+    };
+    for entity in entities {
+        match entity.status {
+            Status::Ok => summary.status.ok += 1,
+            Status::Error => summary.status.error += 1,
+            Status::Skipped => summary.status.skipped += 1,
+        }
+        match entity.verdict {
+            Some(Verdict::Compliant) => summary.verdict.compliant += 1,
+            Some(Verdict::NonCompliant) => summary.verdict.non_compliant += 1,
+            None => {}
+        }
+    }
+    summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
+
+    #[test]
+    fn a_service_used_exactly_at_the_window_edge_is_used() {
+        assert_eq!(classify(Some(NOW - Duration::days(180)), NOW, 180), ServiceState::Used);
+        assert_eq!(
+            classify(Some(NOW - Duration::days(180) - Duration::seconds(1)), NOW, 180),
+            ServiceState::Stale
+        );
+        assert_eq!(classify(None, NOW, 180), ServiceState::Unused);
+        assert_eq!(classify(Some(NOW + Duration::hours(1)), NOW, 0), ServiceState::Used);
+    }
+
+    #[test]
+    fn coverage_rounds_half_up_and_stays_within_bounds() {
+        assert_eq!(coverage(0, 3), 0);
+        assert_eq!(coverage(1, 3), 33);
+        assert_eq!(coverage(2, 3), 67);
+        assert_eq!(coverage(1, 8), 13); // 12.5 rounds up
+        assert_eq!(coverage(5, 5), 100);
+    }
+
+    #[test]
+    fn every_entity_appears_once_with_counts_that_add_up() {
+        let mut alice = EntityRecord::new(
+            crate::model::EntityKind::User,
+            "arn:aws:iam::123456789012:user/alice",
+            "alice",
+        );
+        let mut s3 = ServiceRecord::new("s3", "Amazon S3");
+        s3.last_authenticated = Some(NOW - Duration::days(3));
+        let mut ec2 = ServiceRecord::new("ec2", "Amazon EC2");
+        ec2.last_authenticated = Some(NOW - Duration::days(250));
+        alice.services = vec![s3, ec2, ServiceRecord::new("iam", "AWS IAM")];
+        let mut broken = EntityRecord::new(
+            crate::model::EntityKind::Role,
+            "arn:aws:iam::123456789012:role/broken",
+            "broken",
+        );
+        broken.status = Status::Error;
+        broken.error = Some("job FAILED".into());
+        let snapshot = Snapshot {
+            schema: crate::snapshot::SNAPSHOT_SCHEMA.into(),
+            collected_at: NOW,
+            account_id: "123456789012".into(),
+            caller_arn: None,
+            granularity: Default::default(),
+            attributed: false,
+            stats: Default::default(),
+            entities: vec![broken, alice],
+        };
+        let report = analyze(&snapshot, &Rules::new(180), NOW);
+        assert_eq!(report.entities.len(), 2);
+        let alice = &report.entities[0];
+        assert_eq!((alice.granted, alice.used, alice.stale, alice.unused), (3, 1, 1, 1));
+        assert_eq!(alice.coverage_percent, Some(33));
+        assert_eq!(alice.verdict, Some(Verdict::NonCompliant));
+        let broken = &report.entities[1];
+        assert_eq!(broken.verdict, None);
+        assert_eq!(broken.coverage_percent, None);
+        assert_eq!(report.summary.status.error, 1);
+        assert_eq!(report.summary.verdict.non_compliant, 1);
+    }
+}

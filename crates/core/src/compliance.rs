@@ -1,0 +1,155 @@
+//! Compliance rules: which granted services make an entity non-compliant, and why.
+//!
+//! The rules follow the AWS blog the project came from: services never accessed in the
+//! tracking period, and services not accessed for a number of days. A service granted only by
+//! ignored policies (the original Config rule ignored `ReadOnlyAccess`) never counts.
+
+use time::{Duration, OffsetDateTime};
+
+use crate::model::ServiceRecord;
+
+/// What makes an entity non-compliant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rules {
+    /// A service last used more than this many days ago is `stale` in the report.
+    pub window_days: u32,
+    /// A service last used more than this many days ago breaks the `stale` rule.
+    pub stale_days: u32,
+    /// Fail on services never used in the tracking period.
+    pub fail_on_unused: bool,
+    /// Fail on services not used for `stale_days`.
+    pub fail_on_stale: bool,
+    /// Names or ARNs of policies whose grants are ignored.
+    pub ignore_policies: Vec<String>,
+}
+
+impl Rules {
+    /// Both rules on, `stale_days` equal to the window, nothing ignored.
+    pub fn new(window_days: u32) -> Self {
+        Rules {
+            window_days,
+            stale_days: window_days,
+            fail_on_unused: true,
+            fail_on_stale: true,
+            ignore_policies: Vec::new(),
+        }
+    }
+
+    /// Whether a service counts for compliance: not when every policy granting it is ignored.
+    ///
+    /// Without attribution data nothing can be ignored, so the service counts.
+    fn counts(&self, service: &ServiceRecord) -> bool {
+        if self.ignore_policies.is_empty() {
+            return true;
+        }
+        match &service.granted_by {
+            Some(policies) if !policies.is_empty() => !policies
+                .iter()
+                .all(|policy| self.ignore_policies.iter().any(|ignored| policy.matches(ignored))),
+            _ => true,
+        }
+    }
+}
+
+/// The reasons `services` break `rules` at `now`; empty when compliant.
+pub fn judge(services: &[ServiceRecord], rules: &Rules, now: OffsetDateTime) -> Vec<String> {
+    let mut unused: Vec<&str> = Vec::new();
+    let mut stale: Vec<&str> = Vec::new();
+    let stale_after = Duration::days(i64::from(rules.stale_days));
+    for service in services.iter().filter(|service| rules.counts(service)) {
+        match service.last_authenticated {
+            None => unused.push(&service.namespace),
+            Some(when) if now - when > stale_after => stale.push(&service.namespace),
+            Some(_) => {}
+        }
+    }
+    unused.sort_unstable();
+    stale.sort_unstable();
+    let mut reasons = Vec::new();
+    if rules.fail_on_unused && !unused.is_empty() {
+        reasons.push(format!(
+            "{} never accessed in the tracking period: {}",
+            plural(unused.len()),
+            unused.join(", ")
+        ));
+    }
+    if rules.fail_on_stale && !stale.is_empty() {
+        reasons.push(format!(
+            "{} not accessed for {} days: {}",
+            plural(stale.len()),
+            rules.stale_days,
+            stale.join(", ")
+        ));
+    }
+    reasons
+}
+
+fn plural(count: usize) -> String {
+    if count == 1 { "1 service".to_string() } else { format!("{count} services") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::PolicyRef;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
+
+    fn service(namespace: &str, days_ago: Option<i64>, granted_by: &[&str]) -> ServiceRecord {
+        let mut service = ServiceRecord::new(namespace, namespace);
+        service.last_authenticated = days_ago.map(|days| NOW - Duration::days(days));
+        if !granted_by.is_empty() {
+            service.granted_by = Some(
+                granted_by
+                    .iter()
+                    .map(|name| PolicyRef {
+                        name: name.to_string(),
+                        policy_type: "MANAGED".into(),
+                        arn: Some(format!("arn:aws:iam::aws:policy/{name}")),
+                        entity_type: None,
+                        entity_name: None,
+                    })
+                    .collect(),
+            );
+        }
+        service
+    }
+
+    #[test]
+    fn unused_and_stale_services_each_give_one_reason() {
+        let services = [
+            service("s3", Some(3), &[]),
+            service("ec2", Some(100), &[]),
+            service("iam", None, &[]),
+            service("lambda", None, &[]),
+        ];
+        let mut rules = Rules::new(180);
+        rules.stale_days = 90;
+        assert_eq!(
+            judge(&services, &rules, NOW),
+            vec![
+                "2 services never accessed in the tracking period: iam, lambda".to_string(),
+                "1 service not accessed for 90 days: ec2".to_string(),
+            ]
+        );
+        rules.fail_on_unused = false;
+        assert_eq!(judge(&services, &rules, NOW).len(), 1);
+    }
+
+    #[test]
+    fn a_service_granted_only_by_an_ignored_policy_does_not_count() {
+        let services = [
+            service("s3", None, &["ReadOnlyAccess"]),
+            service("ec2", None, &["ReadOnlyAccess", "Custom"]),
+        ];
+        let mut rules = Rules::new(180);
+        rules.ignore_policies = vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()];
+        assert_eq!(
+            judge(&services, &rules, NOW),
+            vec!["1 service never accessed in the tracking period: ec2".to_string()]
+        );
+        rules.ignore_policies = vec!["ReadOnlyAccess".into(), "Custom".into()];
+        assert!(judge(&services, &rules, NOW).is_empty());
+    }
+}

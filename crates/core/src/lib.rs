@@ -1,0 +1,28 @@
+//! The pure core of iamsweep: every decision, no I/O.
+//!
+//! Facts enter as plain data ([`model`], gathered into a [`snapshot::Snapshot`] by the
+//! `iamsweep-aws` crate or read from a saved file); the current time, account id and documents
+//! come in as arguments. Out come reports ([`analysis::analyze`]), compliance verdicts
+//! ([`compliance`]) and, for enforcement, boundary documents and plans. Nothing here touches the
+//! network, the filesystem or the clock, which is what lets every decision be tested without AWS.
+//!
+//! ```
+//! use iamsweep_core::analysis::classify;
+//! use iamsweep_core::report::ServiceState;
+//! use time::{Duration, macros::datetime};
+//!
+//! let now = datetime!(2026-11-23 12:00 UTC);
+//! assert_eq!(classify(Some(now - Duration::days(3)), now, 180), ServiceState::Used);
+//! assert_eq!(classify(Some(now - Duration::days(250)), now, 180), ServiceState::Stale);
+//! assert_eq!(classify(None, now, 180), ServiceState::Unused);
+//! ```
+
+pub mod analysis;
+pub mod compliance;
+pub mod config;
+pub mod error;
+pub mod model;
+pub mod report;
+pub mod snapshot;
+
+pub use error::InputError;

@@ -1,0 +1,203 @@
+//! The audit report: the `iamsweep.audit/v1` JSON contract and its per-entity rows.
+//!
+//! Field names here are a contract that scripts depend on; add fields, never rename them.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::model::{
+    ActionRecord, EntityKind, Granularity, MemberAccess, PolicyRef, ServiceRecord, Status,
+};
+
+/// The `schema` value of the audit JSON output.
+pub const AUDIT_SCHEMA: &str = "iamsweep.audit/v1";
+
+/// The whole audit: every entity of the inventory, classified.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditReport {
+    /// Always [`AUDIT_SCHEMA`].
+    pub schema: String,
+    /// When the analysis was made (for a live audit, when collection finished).
+    #[serde(with = "time::serde::rfc3339")]
+    pub generated_at: OffsetDateTime,
+    /// The audited account.
+    pub account_id: String,
+    /// A service last used more than this many days ago is `stale`.
+    pub window_days: u32,
+    /// Service or action level.
+    pub granularity: Granularity,
+    /// One row per entity, users then roles then groups, by name.
+    pub entities: Vec<EntityReport>,
+    /// Counts over `entities` and figures about the collection.
+    pub summary: Summary,
+}
+
+/// Whether an entity passes the compliance rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Verdict {
+    /// No service is unused or stale under the rules.
+    Compliant,
+    /// At least one service is; `reasons` says which.
+    NonCompliant,
+}
+
+impl Verdict {
+    /// `COMPLIANT` or `NON_COMPLIANT`, as AWS Config spells them.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Compliant => "COMPLIANT",
+            Verdict::NonCompliant => "NON_COMPLIANT",
+        }
+    }
+}
+
+/// Where a granted service stands relative to the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceState {
+    /// Last used within the window (age <= window).
+    Used,
+    /// Used within the tracking period, but before the window.
+    Stale,
+    /// Not used within the tracking period.
+    Unused,
+}
+
+impl ServiceState {
+    /// The lowercase name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceState::Used => "used",
+            ServiceState::Stale => "stale",
+            ServiceState::Unused => "unused",
+        }
+    }
+}
+
+/// One entity, classified.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityReport {
+    /// The entity's ARN.
+    pub arn: String,
+    /// User, role or group.
+    pub kind: EntityKind,
+    /// The entity's name.
+    pub name: String,
+    /// The entity's IAM path.
+    pub path: String,
+    /// When the entity was created.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub created: Option<OffsetDateTime>,
+    /// Whether its data could be collected.
+    pub status: Status,
+    /// The AWS error, when `status` is `error`.
+    pub error: Option<String>,
+    /// Why it was skipped, when `status` is `skipped`.
+    pub skip_reason: Option<String>,
+    /// Number of services its identity policies grant.
+    pub granted: usize,
+    /// Number of granted services used within the window.
+    pub used: usize,
+    /// Number of granted services used only before the window.
+    pub stale: usize,
+    /// Number of granted services not used within the tracking period.
+    pub unused: usize,
+    /// round(100 * used / granted); `None` when nothing is granted or the data is missing.
+    pub coverage_percent: Option<u32>,
+    /// The compliance verdict; `None` when the data could not be collected.
+    pub verdict: Option<Verdict>,
+    /// Why the entity is not compliant, one sentence per rule broken.
+    pub reasons: Vec<String>,
+    /// Every granted service, by namespace.
+    pub services: Vec<ServiceReport>,
+}
+
+/// One granted service of one entity, classified.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceReport {
+    /// The IAM namespace, such as `s3`.
+    pub namespace: String,
+    /// The display name, such as `Amazon S3`.
+    pub name: String,
+    /// Used, stale or unused.
+    pub state: ServiceState,
+    /// Last access within the tracking period.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_authenticated: Option<OffsetDateTime>,
+    /// Region of the last access.
+    pub last_authenticated_region: Option<String>,
+    /// ARN of the entity that made the last access.
+    pub last_authenticated_entity: Option<String>,
+    /// How many entities used it.
+    pub total_authenticated_entities: Option<i32>,
+    /// Tracked actions (action level only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions: Option<Vec<ActionRecord>>,
+    /// Policies granting it (with `--attribute`, for stale and unused services).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub granted_by: Option<Vec<PolicyRef>>,
+    /// For groups: the members that used it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_by: Option<Vec<MemberAccess>>,
+}
+
+impl ServiceReport {
+    /// Classifies one service record; attribution is kept only for services not used.
+    pub fn new(record: &ServiceRecord, state: ServiceState) -> Self {
+        ServiceReport {
+            namespace: record.namespace.clone(),
+            name: record.name.clone(),
+            state,
+            last_authenticated: record.last_authenticated,
+            last_authenticated_region: record.last_authenticated_region.clone(),
+            last_authenticated_entity: record.last_authenticated_entity.clone(),
+            total_authenticated_entities: record.total_authenticated_entities,
+            actions: record.actions.clone(),
+            granted_by: match state {
+                ServiceState::Used => None,
+                ServiceState::Stale | ServiceState::Unused => record.granted_by.clone(),
+            },
+            used_by: record.used_by.clone(),
+        }
+    }
+}
+
+/// Counts over the report and figures about the collection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Number of entities in the report.
+    pub entities: usize,
+    /// Entities per status.
+    pub status: StatusCounts,
+    /// Entities per verdict (entities without data have none).
+    pub verdict: VerdictCounts,
+    /// Calls answered with `Throttling` during collection.
+    pub throttles: u64,
+    /// AWS calls made during collection, retries included.
+    pub calls: u64,
+    /// Wall time of the collection, in seconds.
+    pub wall_seconds: f64,
+}
+
+/// Entities per status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCounts {
+    /// Collected.
+    pub ok: usize,
+    /// Collection failed.
+    pub error: usize,
+    /// Deliberately left out.
+    pub skipped: usize,
+}
+
+/// Entities per verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerdictCounts {
+    /// Compliant entities.
+    #[serde(rename = "COMPLIANT")]
+    pub compliant: usize,
+    /// Non-compliant entities.
+    #[serde(rename = "NON_COMPLIANT")]
+    pub non_compliant: usize,
+}
