@@ -1,0 +1,1 @@
+"""iamsim: a local IAM endpoint (moto plus what moto lacks) for iamsweep's tests and benchmarks."""

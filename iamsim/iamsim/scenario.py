@@ -1,0 +1,166 @@
+"""Loads a scenario file straight into moto's backend objects (not over HTTP), so that
+tens of thousands of entities load in seconds. The format is described in README.md.
+
+moto's own create_role scans every existing role for a duplicate name, and its attach calls
+rebuild a dict of every managed policy; both are quadratic for big accounts, so roles and
+attachments are built directly here.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from moto.iam.models import IAMBackend, ManagedPolicy, Role, iam_backends
+from moto.iam.utils import random_role_id
+
+from . import activity, clock
+
+REGION = "us-east-1"
+
+
+class ScenarioError(ValueError):
+    pass
+
+
+def trust_policy(service: str | None) -> str:
+    principal = {"Service": service} if service else {"AWS": "*"}
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}]})
+
+
+def _document(doc) -> str:
+    return doc if isinstance(doc, str) else json.dumps(doc)
+
+
+def _created(spec: dict) -> datetime | None:
+    days = spec.get("created_days_ago")
+    return clock.days_before_start(float(days)) if days is not None else None
+
+
+def _tags(spec: dict) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": str(v)} for k, v in (spec.get("tags") or {}).items()]
+
+
+class Loader:
+    def __init__(self, backend: IAMBackend, scenario: dict):
+        self.backend = backend
+        self.scenario = scenario
+        self.by_name: dict[str, ManagedPolicy] = {}
+
+    def policy(self, ref: str) -> ManagedPolicy:
+        """A scenario policy name or any managed policy ARN (AWS managed ones included)."""
+        policy = self.backend.managed_policies.get(ref) or self.by_name.get(ref)
+        if policy is None:
+            raise ScenarioError(f"unknown managed policy {ref!r}")
+        return policy
+
+    def attach(self, entity, spec: dict) -> None:
+        for ref in spec.get("managed_policies") or []:
+            policy = self.policy(ref)
+            if policy.arn not in entity.managed_policies:
+                policy.attach_to(entity)
+        for name, doc in (spec.get("inline_policies") or {}).items():
+            entity.policies[name] = _document(doc)
+
+    def boundary(self, spec: dict) -> str | None:
+        ref = spec.get("permissions_boundary")
+        return self.policy(ref).arn if ref else None
+
+    def load_policies(self) -> None:
+        for spec in self.scenario.get("policies") or []:
+            created = _created(spec)
+            policy = ManagedPolicy(
+                spec["name"], account_id=self.backend.account_id, region=REGION,
+                description=spec.get("description", ""),
+                document=_document(spec.get("document") or {"Version": "2012-10-17",
+                                                             "Statement": []}),
+                path=spec.get("path", "/"), create_date=created, update_date=created)
+            if policy.arn in self.backend.managed_policies:
+                raise ScenarioError(f"duplicate policy {spec['name']!r}")
+            self.backend.managed_policies[policy.arn] = policy
+            self.by_name[spec["name"]] = policy
+
+    def load_groups(self) -> None:
+        for spec in self.scenario.get("groups") or []:
+            group = self.backend.create_group(spec["name"], spec.get("path", "/"))
+            group.create_date = _created(spec) or group.create_date
+            self.attach(group, spec)
+
+    def load_users(self) -> None:
+        for spec in self.scenario.get("users") or []:
+            user = self.backend.create_user(REGION, spec["name"], spec.get("path", "/"),
+                                            _tags(spec))
+            user.create_date = _created(spec) or user.create_date
+            for group_name in spec.get("groups") or []:
+                group = self.backend.groups.get(group_name)
+                if group is None:
+                    raise ScenarioError(f"user {spec['name']!r}: unknown group {group_name!r}")
+                group.users.append(user)
+            self.attach(user, spec)
+            user.permissions_boundary_arn = self.boundary(spec)
+            self.activity(user.arn, spec)
+
+    def load_roles(self) -> None:
+        names = {r.name for r in self.backend.roles.values()}
+        for spec in self.scenario.get("roles") or []:
+            if spec["name"] in names:
+                raise ScenarioError(f"duplicate role {spec['name']!r}")
+            names.add(spec["name"])
+            path = spec.get("path", "/")
+            service = spec.get("trusted_service")
+            role = Role(
+                account_id=self.backend.account_id, partition=self.backend.partition,
+                role_id=random_role_id(self.backend.account_id), name=spec["name"],
+                assume_role_policy_document=trust_policy(service), path=path,
+                permissions_boundary=self.boundary(spec), description=spec.get("description", ""),
+                tags=_tags(spec), max_session_duration="3600",
+                linked_service=service if path.startswith("/aws-service-role/") else None)
+            role.create_date = _created(spec) or role.create_date
+            self.backend.roles[role.id] = role
+            self.attach(role, spec)
+            self.activity(role.arn, spec)
+            used = [u for u in activity.of(role.arn).values() if u.time >= activity.cutoff()]
+            if used:  # RoleLastUsed follows the latest activity, as in AWS
+                last = max(used, key=lambda u: u.time)
+                role.last_used, role.last_used_region = last.time, last.region
+
+    def activity(self, arn: str, spec: dict) -> None:
+        for namespace, use in (spec.get("activity") or {}).items():
+            activity.record(arn, namespace, use or {})
+
+    def load_organization(self) -> None:
+        org = self.scenario.get("organization")
+        if not org:
+            return
+        from moto.organizations import models as org_models
+
+        backend = org_models.organizations_backends[self.backend.account_id]["aws"]
+        backend.create_organization(region=REGION, FeatureSet="ALL")
+        original = org_models.utils.make_random_account_id
+        try:
+            for spec in org.get("accounts") or []:
+                if spec["id"] == self.backend.account_id:
+                    master = next(a for a in backend.accounts if a.id == spec["id"])
+                    master.name = spec.get("name", master.name)
+                    continue
+                org_models.utils.make_random_account_id = lambda spec=spec: spec["id"]
+                backend.create_account(AccountName=spec.get("name", spec["id"]),
+                                       Email=spec.get("email", f"{spec['id']}@example.com"))
+                account = next(a for a in backend.accounts if a.id == spec["id"])
+                account.status = account.state = spec.get("status", "ACTIVE")
+        finally:
+            org_models.utils.make_random_account_id = original
+
+    def load(self) -> None:
+        self.load_policies()
+        self.load_groups()
+        self.load_users()
+        self.load_roles()
+        self.load_organization()
+
+
+def load(scenario: dict, account_id: str) -> IAMBackend:
+    backend = iam_backends[account_id]["aws"]
+    Loader(backend, scenario).load()
+    return backend

@@ -1,0 +1,18 @@
+"""Run-time options of the server (set once from the command line)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Settings:
+    job_latency_ms: int = 0
+    fail_jobs_percent: float = 0.0
+    error_rate_percent: float = 0.0
+    rate: float | None = None  # IAM calls per second, None = unlimited
+    burst: int = 1
+    seed: int = 0
+
+
+current = Settings()
