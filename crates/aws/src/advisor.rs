@@ -1,0 +1,314 @@
+//! Access Advisor for one entity: start the job, poll it, page the results, ask who used what.
+//!
+//! AWS facts this module obeys (see shared/AWS_FACTS.md): a job is read by the principal that
+//! created it; `GetServiceLastAccessedDetails` pages with `Marker` (`MaxItems` at most 1000) and
+//! an admin is granted 300+ services, so paging is the normal case; a `FAILED` job never
+//! completes, so it ends the entity with its error instead of being polled again;
+//! `ListPoliciesGrantingServiceAccess` takes at most 200 namespaces a call.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_iam::types::{AccessAdvisorUsageGranularityType, JobStatusType};
+use iamsweep_core::model::{
+    ActionRecord, EntityKind, EntityRecord, Granularity, MemberAccess, PolicyRef, ServiceRecord,
+};
+use tokio::time::{Duration, Instant};
+
+use crate::error::CallError;
+use crate::inventory::to_time;
+use crate::pace::Pace;
+use crate::retry::{RetryPolicy, call};
+
+/// The most items IAM returns a page.
+const MAX_ITEMS: i32 = 1000;
+/// The most namespaces `ListPoliciesGrantingServiceAccess` takes a call.
+const NAMESPACES_PER_CALL: usize = 200;
+
+/// How to poll a job: the first poll after `first`, then backing off by `factor` up to `max`,
+/// giving up after `timeout`.
+#[derive(Debug, Clone, Copy)]
+pub struct PollTiming {
+    /// Wait before the first poll.
+    pub first: Duration,
+    /// Growth of the wait after each `IN_PROGRESS` answer.
+    pub factor: f64,
+    /// Longest wait between polls.
+    pub max: Duration,
+    /// Give up on a job still `IN_PROGRESS` after this long.
+    pub timeout: Duration,
+}
+
+impl Default for PollTiming {
+    fn default() -> Self {
+        PollTiming {
+            first: Duration::from_millis(1000),
+            factor: 1.5,
+            max: Duration::from_secs(10),
+            timeout: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// Everything one entity's collection needs, shared by all entities of a run.
+#[derive(Debug)]
+pub struct AdvisorContext {
+    /// The IAM client (one per account: jobs must be read by the session that made them).
+    pub iam: aws_sdk_iam::Client,
+    /// The run's shared rate limit and counters.
+    pub pace: Pace,
+    /// Retry policy for every call.
+    pub retry: RetryPolicy,
+    /// Job polling.
+    pub poll: PollTiming,
+    /// Service or action level.
+    pub granularity: Granularity,
+    /// Collect `granted_by` for every granted service.
+    pub attribute: bool,
+}
+
+/// Fills `entity.services` from Access Advisor, or sets `status: error` with the reason.
+pub async fn collect_entity(context: &AdvisorContext, entity: &mut EntityRecord) {
+    match collect(context, entity).await {
+        Ok(services) => entity.services = services,
+        Err(reason) => {
+            entity.status = iamsweep_core::model::Status::Error;
+            entity.error = Some(reason);
+        }
+    }
+}
+
+async fn collect(
+    context: &AdvisorContext,
+    entity: &EntityRecord,
+) -> Result<Vec<ServiceRecord>, String> {
+    let job_id = start_job(context, &entity.arn).await.map_err(|error| error.to_string())?;
+    let mut services = read_job(context, &entity.arn, &job_id).await?;
+    if entity.kind == EntityKind::Group {
+        for service in services.iter_mut().filter(|service| service.last_authenticated.is_some()) {
+            service.used_by = Some(
+                members_using(context, &job_id, &service.namespace)
+                    .await
+                    .map_err(|error| error.to_string())?,
+            );
+        }
+    }
+    if context.attribute && !services.is_empty() {
+        let namespaces: Vec<String> =
+            services.iter().map(|service| service.namespace.clone()).collect();
+        let mut granting = policies_granting(context, &entity.arn, &namespaces)
+            .await
+            .map_err(|e| e.to_string())?;
+        for service in &mut services {
+            service.granted_by = Some(granting.remove(&service.namespace).unwrap_or_default());
+        }
+    }
+    Ok(services)
+}
+
+async fn start_job(context: &AdvisorContext, arn: &str) -> Result<String, CallError> {
+    let granularity = match context.granularity {
+        Granularity::Service => AccessAdvisorUsageGranularityType::ServiceLevel,
+        Granularity::Action => AccessAdvisorUsageGranularityType::ActionLevel,
+    };
+    let output =
+        call(&context.pace, &context.retry, "iam:GenerateServiceLastAccessedDetails", arn, || {
+            context
+                .iam
+                .generate_service_last_accessed_details()
+                .arn(arn)
+                .granularity(granularity.clone())
+                .send()
+        })
+        .await?;
+    output.job_id.ok_or_else(|| CallError {
+        operation: "iam:GenerateServiceLastAccessedDetails",
+        target: arn.to_string(),
+        code: None,
+        message: "the answer carried no JobId".to_string(),
+        attempts: 1,
+    })
+}
+
+/// Polls the job until it ends, then reads every page of its services.
+async fn read_job(
+    context: &AdvisorContext,
+    arn: &str,
+    job_id: &str,
+) -> Result<Vec<ServiceRecord>, String> {
+    let started = Instant::now();
+    let mut wait = context.poll.first;
+    let mut services = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        if marker.is_none() {
+            tokio::time::sleep(jittered(wait)).await;
+        }
+        let page =
+            call(&context.pace, &context.retry, "iam:GetServiceLastAccessedDetails", arn, || {
+                context
+                    .iam
+                    .get_service_last_accessed_details()
+                    .job_id(job_id)
+                    .max_items(MAX_ITEMS)
+                    .set_marker(marker.clone())
+                    .send()
+            })
+            .await
+            .map_err(|error| error.to_string())?;
+        match page.job_status {
+            JobStatusType::Completed => {}
+            JobStatusType::InProgress => {
+                if marker.is_some() {
+                    return Err(format!(
+                        "Access Advisor job `{job_id}` went back to IN_PROGRESS while its pages were read"
+                    ));
+                }
+                if started.elapsed() >= context.poll.timeout {
+                    return Err(format!(
+                        "Access Advisor job `{job_id}` still IN_PROGRESS after {} s",
+                        context.poll.timeout.as_secs()
+                    ));
+                }
+                wait = wait.mul_f64(context.poll.factor).min(context.poll.max);
+                continue;
+            }
+            JobStatusType::Failed => {
+                let detail = page.error.map_or_else(
+                    || "no error details".to_string(),
+                    |error| format!("{}: {}", error.code, error.message),
+                );
+                return Err(format!("Access Advisor job `{job_id}` FAILED: {detail}"));
+            }
+            other => return Err(format!("Access Advisor job `{job_id}` in unknown state {other}")),
+        }
+        services.extend(page.services_last_accessed.into_iter().map(service_record));
+        match page.marker {
+            // The original sample never advanced the marker and hung on any admin: advance it.
+            Some(next) if page.is_truncated => marker = Some(next),
+            _ => return Ok(services),
+        }
+    }
+}
+
+fn service_record(service: aws_sdk_iam::types::ServiceLastAccessed) -> ServiceRecord {
+    let mut record = ServiceRecord::new(service.service_namespace, service.service_name);
+    record.last_authenticated = service.last_authenticated.and_then(to_time);
+    record.last_authenticated_region = service.last_authenticated_region;
+    record.last_authenticated_entity = service.last_authenticated_entity;
+    record.total_authenticated_entities = service.total_authenticated_entities;
+    // Present only where AWS tracks actions for the service: absent means service-level data.
+    record.actions = service.tracked_actions_last_accessed.map(|actions| {
+        let mut actions: Vec<ActionRecord> = actions
+            .into_iter()
+            .map(|action| ActionRecord {
+                name: action.action_name.unwrap_or_default(),
+                last_accessed: action.last_accessed_time.and_then(to_time),
+                last_accessed_region: action.last_accessed_region,
+                last_accessed_entity: action.last_accessed_entity,
+            })
+            .collect();
+        actions.sort_by(|a, b| a.name.cmp(&b.name));
+        actions
+    });
+    record
+}
+
+/// The group members that used a service (`GetServiceLastAccessedDetailsWithEntities`).
+async fn members_using(
+    context: &AdvisorContext,
+    job_id: &str,
+    namespace: &str,
+) -> Result<Vec<MemberAccess>, CallError> {
+    let mut members = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = call(
+            &context.pace,
+            &context.retry,
+            "iam:GetServiceLastAccessedDetailsWithEntities",
+            job_id,
+            || {
+                context
+                    .iam
+                    .get_service_last_accessed_details_with_entities()
+                    .job_id(job_id)
+                    .service_namespace(namespace)
+                    .max_items(MAX_ITEMS)
+                    .set_marker(marker.clone())
+                    .send()
+            },
+        )
+        .await?;
+        members.extend(page.entity_details_list.into_iter().filter_map(|detail| {
+            let info = detail.entity_info?;
+            Some(MemberAccess {
+                arn: info.arn,
+                name: info.name,
+                last_authenticated: detail.last_authenticated.and_then(to_time),
+            })
+        }));
+        match page.marker {
+            Some(next) if page.is_truncated => marker = Some(next),
+            _ => break,
+        }
+    }
+    members.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(members)
+}
+
+/// Which policies grant each namespace (`ListPoliciesGrantingServiceAccess`, 200 a call).
+async fn policies_granting(
+    context: &AdvisorContext,
+    arn: &str,
+    namespaces: &[String],
+) -> Result<BTreeMap<String, Vec<PolicyRef>>, CallError> {
+    let mut granting: BTreeMap<String, Vec<PolicyRef>> = BTreeMap::new();
+    for chunk in namespaces.chunks(NAMESPACES_PER_CALL) {
+        let mut marker: Option<String> = None;
+        loop {
+            let page = call(
+                &context.pace,
+                &context.retry,
+                "iam:ListPoliciesGrantingServiceAccess",
+                arn,
+                || {
+                    context
+                        .iam
+                        .list_policies_granting_service_access()
+                        .arn(arn)
+                        .set_service_namespaces(Some(chunk.to_vec()))
+                        .set_marker(marker.clone())
+                        .send()
+                },
+            )
+            .await?;
+            for entry in page.policies_granting_service_access {
+                let namespace = entry.service_namespace.unwrap_or_default();
+                let policies = granting.entry(namespace).or_default();
+                for policy in entry.policies.unwrap_or_default() {
+                    policies.push(PolicyRef {
+                        name: policy.policy_name,
+                        policy_type: policy.policy_type.as_str().to_string(),
+                        arn: policy.policy_arn,
+                        entity_type: policy.entity_type.map(|kind| kind.as_str().to_string()),
+                        entity_name: policy.entity_name,
+                    });
+                }
+            }
+            match page.marker {
+                Some(next) if page.is_truncated => marker = Some(next),
+                _ => break,
+            }
+        }
+    }
+    for policies in granting.values_mut() {
+        policies.sort();
+        policies.dedup();
+    }
+    Ok(granting)
+}
+
+/// A wait of 80..120% of `wait`, so polls of jobs started together spread out.
+fn jittered(wait: Duration) -> Duration {
+    wait.mul_f64(0.8 + fastrand::f64() * 0.4)
+}

@@ -1,0 +1,75 @@
+//! Errors of AWS calls, reduced to what a person needs: the operation, the target, the AWS code.
+
+use std::fmt;
+
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+/// A failed AWS call, after retries.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct CallError {
+    /// The IAM action, such as `iam:GenerateServiceLastAccessedDetails`.
+    pub operation: &'static str,
+    /// What it was called on: an ARN, a job id, a policy.
+    pub target: String,
+    /// The AWS error code (`AccessDenied`, `NoSuchEntity`, `Throttling`...), when AWS answered.
+    pub code: Option<String>,
+    /// AWS's message, or the transport error.
+    pub message: String,
+    /// Attempts made.
+    pub attempts: u32,
+}
+
+impl CallError {
+    /// Reduces an SDK error to its code and message.
+    pub fn from_sdk<E, R>(
+        operation: &'static str,
+        target: &str,
+        error: &SdkError<E, R>,
+        attempts: u32,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: fmt::Debug + Send + Sync + 'static,
+    {
+        let (code, message) = match error {
+            SdkError::ServiceError(service) => (
+                service.err().code().map(str::to_string),
+                service
+                    .err()
+                    .message()
+                    .map_or_else(|| DisplayErrorContext(error).to_string(), str::to_string),
+            ),
+            _ => (None, DisplayErrorContext(error).to_string()),
+        };
+        CallError { operation, target: target.to_string(), code, message, attempts }
+    }
+
+    /// Whether AWS refused the call for lack of permission.
+    pub fn is_access_denied(&self) -> bool {
+        matches!(
+            self.code.as_deref(),
+            Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation")
+        )
+    }
+
+    /// Whether the target does not exist (deleted since the inventory, for example).
+    pub fn is_no_such_entity(&self) -> bool {
+        self.code.as_deref() == Some("NoSuchEntity")
+    }
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => {
+                write!(f, "{} on `{}`: {code}: {}", self.operation, self.target, self.message)
+            }
+            None => write!(f, "{} on `{}`: {}", self.operation, self.target, self.message),
+        }?;
+        if self.attempts > 1 {
+            write!(f, " (after {} attempts)", self.attempts)?;
+        }
+        Ok(())
+    }
+}
