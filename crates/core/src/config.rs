@@ -18,6 +18,100 @@ pub struct Config {
     /// `[check]`: the compliance rules.
     #[serde(default)]
     pub check: CheckConfig,
+    /// `[tags]`: the summary tags written by `apply`.
+    #[serde(default)]
+    pub tags: TagsConfig,
+    /// `[boundary]`: the permissions boundaries written by `apply`.
+    #[serde(default)]
+    pub boundary: BoundaryConfig,
+    /// `[guardrails]`: what `plan` and `apply` never touch, and how much one run may change.
+    #[serde(default)]
+    pub guardrails: GuardrailsConfig,
+}
+
+/// `[tags]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagsConfig {
+    /// Write summary tags on users and roles (default true).
+    pub enabled: Option<bool>,
+    /// `[tags.keys]`: tag key overrides (defaults in [`crate::tags::TagKeys`]).
+    pub keys: Option<TagKeysConfig>,
+    /// Also give member users an aggregate of their groups' summary, under the distinct
+    /// `group_*` keys, since IAM cannot tag groups (default false).
+    pub tag_group_members: Option<bool>,
+}
+
+/// `[tags.keys]`: every key optional; see [`crate::tags::TagKeys`] for what each one holds.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagKeysConfig {
+    /// Coverage percent (default `Permissions_Coverage_Percent`).
+    pub coverage_percent: Option<String>,
+    /// Granted services (default `Permissions_Granted`).
+    pub granted: Option<String>,
+    /// Services not used in the tracking period (default `Permissions_Unused`).
+    pub unused: Option<String>,
+    /// Services used within the window (default `Permissions_Used`).
+    pub used: Option<String>,
+    /// Services used only before the window (default `Permissions_Stale`).
+    pub stale: Option<String>,
+    /// Audit date (default `Permissions_Audited`).
+    pub audited: Option<String>,
+    /// Namespaces used within the window (default `Services_Accessed`).
+    pub services_accessed: Option<String>,
+    /// Boundary before iamsweep's (default `iamsweep:previous-boundary`).
+    pub previous_boundary: Option<String>,
+    /// Services granted by a member's groups (default `Permissions_Group_Granted`).
+    pub group_granted: Option<String>,
+    /// Of those, used by a group (default `Permissions_Group_Used`).
+    pub group_used: Option<String>,
+    /// Group coverage percent (default `Permissions_Group_Coverage_Percent`).
+    pub group_coverage_percent: Option<String>,
+}
+
+/// `[boundary]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoundaryConfig {
+    /// Attach a least-privilege boundary to users and roles (default true).
+    pub enabled: Option<bool>,
+    /// IAM path of the boundary policies (default `/iamsweep/`).
+    pub path: Option<String>,
+    /// Actions `service:Action` granted to an entity that used nothing (default none).
+    pub base_actions: Option<Vec<String>>,
+    /// A `base_actions.txt` file (local path or `s3://` URI, read by the binaries), merged with
+    /// `base_actions` (default none).
+    pub base_actions_file: Option<String>,
+    /// Grant the base actions to every entity, not only those that used nothing (default false).
+    pub always_include_base_actions: Option<bool>,
+    /// Replace a boundary iamsweep did not create (default false: such entities are skipped).
+    pub replace_foreign_boundaries: Option<bool>,
+}
+
+/// `[guardrails]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardrailsConfig {
+    /// Entities created fewer days ago are skipped: they have no history yet (default: the
+    /// window).
+    pub min_age_days: Option<u32>,
+    /// At most this many entities restricted (boundary changed) per run (default 10).
+    pub max_changes: Option<usize>,
+    /// Names, ARNs or globs never touched (default none).
+    pub exclude: Option<Vec<String>>,
+    /// A `do_not_list.txt` file (local path or `s3://` URI, read by the binaries), merged with
+    /// `exclude` (default none).
+    pub do_not_list_file: Option<String>,
+    /// Names, ARNs or globs never tagged (default none).
+    pub do_not_tag: Option<Vec<String>>,
+    /// Names, ARNs or globs never given a boundary (default none).
+    pub do_not_boundary: Option<Vec<String>>,
+    /// Entities carrying this tag key, with any value, are never touched (default
+    /// `iamsweep:exclude`).
+    pub exclude_tag: Option<String>,
+    /// `apply --plan` refuses a plan whose snapshot is older (default 24).
+    pub max_plan_age_hours: Option<u32>,
 }
 
 /// `[audit]`.

@@ -18,11 +18,16 @@
 //! ```
 
 pub mod analysis;
+pub mod boundary;
 pub mod compliance;
 pub mod config;
 pub mod error;
+pub mod guardrails;
+pub mod lists;
 pub mod model;
 pub mod report;
+pub mod settings;
 pub mod snapshot;
+pub mod tags;
 
 pub use error::InputError;
