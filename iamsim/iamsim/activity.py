@@ -34,8 +34,8 @@ _USE: dict[str, dict[str, ServiceUse]] = {}
 def record(arn: str, namespace: str, spec: dict) -> None:
     """Store one scenario activity entry: {days_ago?, region?, actions?: {Name: days_ago}}."""
     region = spec.get("region", "us-east-1")
-    actions = {
-        name: ActionUse(clock.days_before_start(float(days)), region)
+    actions = {  # keyed by lower-case name: IAM action names are case-insensitive
+        name.lower(): ActionUse(clock.days_before_start(float(days)), region)
         for name, days in (spec.get("actions") or {}).items()
     }
     times = [a.time for a in actions.values()]
