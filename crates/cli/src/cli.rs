@@ -1,0 +1,173 @@
+//! Command-line flags. Defaults that a config file can override are `Option`s here and are
+//! resolved once in [`crate::settings`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use iamsweep_core::config::FailOn;
+
+/// iamsweep: least privilege for IAM users, roles and groups, from Access Advisor data.
+#[derive(Debug, Parser)]
+#[command(name = "iamsweep", version, about, propagate_version = true)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log format on stderr: `text` for people, `json` (one object a line) for log pipelines.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// Log formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line, with the original sample's fields.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Audit every user, role and group: services granted, used, stale and unused.
+    Audit(AuditArgs),
+    /// Compliance gate: one line per non-compliant entity; exit 1 if any, 0 if none.
+    Check(CheckArgs),
+}
+
+/// Where the data comes from, what to collect, how fast.
+#[derive(Debug, Clone, Args)]
+pub struct InputArgs {
+    /// A service last used more than this many days ago is stale [default: 180].
+    #[arg(long, value_name = "DAYS")]
+    pub window_days: Option<u32>,
+    /// Kinds of entity to audit, comma-separated [default: users,roles,groups].
+    #[arg(long, value_delimiter = ',', value_name = "KINDS", value_parser = parse_kind)]
+    pub kinds: Option<Vec<iamsweep_core::model::EntityKind>>,
+    /// `service`, or `action` for last use of each tracked action [default: service].
+    #[arg(long, value_enum)]
+    pub granularity: Option<GranularityArg>,
+    /// Also name the policies that grant each stale or unused service.
+    #[arg(long)]
+    pub attribute: bool,
+    /// Analyse a saved snapshot instead of calling AWS.
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: Option<PathBuf>,
+    /// Save what was collected as a snapshot, for offline analysis later.
+    #[arg(long, value_name = "FILE")]
+    pub save_snapshot: Option<PathBuf>,
+    /// A TOML configuration file (see README for every key).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// AWS profile to use instead of the default chain.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region (IAM is global; this only picks the STS endpoint).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (also `AWS_ENDPOINT_URL`).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Access Advisor jobs in flight at once [default: 32].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub concurrency: Option<u32>,
+    /// IAM calls per second at most, across the whole run [default: 10].
+    #[arg(long, value_name = "CALLS_PER_SECOND", value_parser = parse_rate)]
+    pub rate: Option<f64>,
+}
+
+/// `iamsweep audit`.
+#[derive(Debug, Clone, Args)]
+pub struct AuditArgs {
+    /// Inputs.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the report to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `iamsweep check`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// Inputs.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Rules that make an entity non-compliant [default: unused,stale].
+    #[arg(long, value_delimiter = ',', value_enum, value_name = "RULES")]
+    pub fail_on: Option<Vec<FailOnArg>>,
+    /// Days without access that break the `stale` rule [default: the window].
+    #[arg(long, value_name = "DAYS")]
+    pub stale_days: Option<u32>,
+    /// Ignore services granted only by this policy (name or ARN); repeatable.
+    #[arg(long, value_name = "NAME_OR_ARN")]
+    pub ignore_policy: Vec<String>,
+    /// `text` (one line per finding) or `json` (the audit report).
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table for the terminal.
+    Table,
+    /// The `iamsweep.audit/v1` JSON document.
+    Json,
+    /// One row per entity.
+    Csv,
+    /// A Markdown table, one row per entity.
+    Markdown,
+}
+
+/// `check` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// One line per non-compliant or failed entity.
+    Text,
+    /// The audit report as JSON.
+    Json,
+}
+
+/// `--granularity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GranularityArg {
+    /// Per service.
+    Service,
+    /// Per tracked action too.
+    Action,
+}
+
+/// `--fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOnArg {
+    /// Services never accessed in the tracking period.
+    Unused,
+    /// Services not accessed for `--stale-days`.
+    Stale,
+}
+
+impl From<FailOnArg> for FailOn {
+    fn from(value: FailOnArg) -> Self {
+        match value {
+            FailOnArg::Unused => FailOn::Unused,
+            FailOnArg::Stale => FailOn::Stale,
+        }
+    }
+}
+
+fn parse_kind(text: &str) -> Result<iamsweep_core::model::EntityKind, String> {
+    iamsweep_core::model::EntityKind::parse(text)
+        .ok_or_else(|| format!("expected `users`, `roles` or `groups`, found `{text}`"))
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!("expected a positive number of calls per second, found `{text}`")),
+    }
+}

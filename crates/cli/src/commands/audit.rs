@@ -1,0 +1,20 @@
+//! `iamsweep audit`: collect (or load) and report.
+
+use std::process::ExitCode;
+
+use iamsweep_core::analysis::analyze;
+use time::OffsetDateTime;
+
+use crate::cli::{AuditArgs, LogFormat};
+use crate::settings::AuditSettings;
+use crate::{logging, render, source};
+
+/// Runs the audit; exits 0 once the report is written (entity errors are in the report).
+pub async fn run(args: &AuditArgs, log_format: LogFormat) -> anyhow::Result<ExitCode> {
+    let settings = AuditSettings::resolve(&args.input)?;
+    let facts = source::obtain(&settings).await?;
+    let report = analyze(&facts.snapshot, &settings.default_rules(), OffsetDateTime::now_utc());
+    logging::report_records(&report, log_format);
+    super::emit(&render::render(&report, args.format)?, args.output.as_deref())?;
+    Ok(ExitCode::SUCCESS)
+}

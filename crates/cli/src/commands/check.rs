@@ -1,0 +1,86 @@
+//! `iamsweep check`: the compliance gate for pipelines and people.
+//!
+//! Exit codes: 0 when every entity is compliant; 1 when any is not; 2 on bad input, when the
+//! run could not finish, or when some entity could not be evaluated (an unevaluated entity must
+//! not pass a gate).
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+use iamsweep_core::analysis::analyze;
+use iamsweep_core::model::Status;
+use iamsweep_core::report::{AuditReport, Verdict};
+use time::OffsetDateTime;
+
+use crate::cli::{CheckArgs, CheckFormat, LogFormat};
+use crate::settings::AuditSettings;
+use crate::{logging, render, source};
+
+/// Runs the gate.
+pub async fn run(args: &CheckArgs, log_format: LogFormat) -> anyhow::Result<ExitCode> {
+    let mut settings = AuditSettings::resolve(&args.input)?;
+    let rules = settings.check_rules(args);
+    if !rules.ignore_policies.is_empty() {
+        // Ignoring a policy means knowing which policies grant each service.
+        settings.collect.attribute = true;
+    }
+    let facts = source::obtain(&settings).await?;
+    if !rules.ignore_policies.is_empty() && !facts.snapshot.attributed {
+        bail!(
+            "--ignore-policy needs to know which policies grant each service, and this snapshot \
+             was collected without them\nhint: collect it again with `iamsweep audit --attribute \
+             --save-snapshot FILE`"
+        );
+    }
+    let report = analyze(&facts.snapshot, &rules, OffsetDateTime::now_utc());
+    logging::report_records(&report, log_format);
+    match args.format {
+        CheckFormat::Json => super::emit(&render::json(&report), None)?,
+        CheckFormat::Text => super::emit(&findings(&report), None)?,
+    }
+    let summary = &report.summary;
+    eprintln!(
+        "{} of {} entities non-compliant, {} could not be evaluated",
+        summary.verdict.non_compliant,
+        summary.entities,
+        summary.status.error + summary.status.skipped
+    );
+    Ok(exit_code(&report))
+}
+
+/// One line per non-compliant entity, then one per entity that could not be evaluated.
+fn findings(report: &AuditReport) -> String {
+    let mut out = String::new();
+    for entity in &report.entities {
+        if entity.verdict == Some(Verdict::NonCompliant) {
+            out.push_str(&format!("NON_COMPLIANT {}: {}\n", entity.arn, entity.reasons.join("; ")));
+        }
+    }
+    for entity in &report.entities {
+        match entity.status {
+            Status::Error => out.push_str(&format!(
+                "ERROR {}: {}\n",
+                entity.arn,
+                entity.error.as_deref().unwrap_or("unknown error")
+            )),
+            Status::Skipped => out.push_str(&format!(
+                "SKIPPED {}: {}\n",
+                entity.arn,
+                entity.skip_reason.as_deref().unwrap_or("no reason given")
+            )),
+            Status::Ok => {}
+        }
+    }
+    out
+}
+
+fn exit_code(report: &AuditReport) -> ExitCode {
+    let summary = &report.summary;
+    if summary.verdict.non_compliant > 0 {
+        ExitCode::from(1)
+    } else if summary.status.error + summary.status.skipped > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,22 @@
+//! Every environment variable iamsweep reads itself, in one place.
+//!
+//! The AWS SDK reads its own (`AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL`, credentials...).
+
+use anyhow::Context;
+
+/// `IAMSWEEP_LOG`: a tracing filter such as `debug` or `iamsweep_aws=trace` (default `info`).
+pub const LOG: &str = "IAMSWEEP_LOG";
+
+/// `IAMSWEEP_POLL_FIRST_MS`: wait before the first poll of a job, in milliseconds (default
+/// 1000). Real jobs take seconds; tests against a simulator with no latency set it low.
+pub const POLL_FIRST_MS: &str = "IAMSWEEP_POLL_FIRST_MS";
+
+/// The first-poll wait, if set.
+pub fn poll_first_ms() -> anyhow::Result<Option<u64>> {
+    match std::env::var(POLL_FIRST_MS) {
+        Ok(text) => text.trim().parse().map(Some).with_context(|| {
+            format!("`{POLL_FIRST_MS}` must be a whole number of milliseconds, found `{text}`")
+        }),
+        Err(_) => Ok(None),
+    }
+}

@@ -1,0 +1,73 @@
+//! Logs through `tracing` on stderr: text for people, or one JSON object a line with the fields
+//! the original Python sample logged (`msgtype` detail|summary, `entitytype`, `entityname`,
+//! `service`, `TotalAuthenticatedEntities`, `message`), so existing log searches keep working.
+
+use iamsweep_core::report::{AuditReport, ServiceState};
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::LogFormat;
+use crate::env_vars;
+
+/// Installs the global subscriber.
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_env(env_vars::LOG).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_target(false).init(),
+        // `flatten_event` puts the fields at the top level, where the original's log searches
+        // expect them, instead of under "fields".
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).init(),
+    }
+}
+
+/// Emits the per-service `detail` and per-entity `summary` records of a report, as the original
+/// sample did. Only for JSON logs: for people the report itself says the same.
+pub fn report_records(report: &AuditReport, format: LogFormat) {
+    if format != LogFormat::Json {
+        return;
+    }
+    for entity in &report.entities {
+        for service in &entity.services {
+            let message = match (service.state, service.last_authenticated) {
+                (ServiceState::Unused, _) | (_, None) => {
+                    "not accessed in the tracking period".to_string()
+                }
+                (state, Some(when)) => format!("{} (last accessed {when})", state.as_str()),
+            };
+            tracing::info!(
+                msgtype = "detail",
+                entitytype = entity.kind.as_str(),
+                entityname = %entity.name,
+                service = %service.namespace,
+                TotalAuthenticatedEntities = service.total_authenticated_entities.unwrap_or(0),
+                state = service.state.as_str(),
+                message = %message,
+            );
+        }
+        tracing::info!(
+            msgtype = "summary",
+            entitytype = entity.kind.as_str(),
+            entityname = %entity.name,
+            status = entity.status.as_str(),
+            granted = entity.granted,
+            used = entity.used,
+            stale = entity.stale,
+            unused = entity.unused,
+            coverage_percent = entity.coverage_percent,
+            verdict = entity.verdict.map(|verdict| verdict.as_str()),
+            message = %entity
+                .error
+                .clone()
+                .or_else(|| entity.skip_reason.clone())
+                .unwrap_or_else(|| entity.reasons.join("; ")),
+        );
+    }
+    tracing::info!(
+        msgtype = "summary",
+        entities = report.summary.entities,
+        calls = report.summary.calls,
+        throttles = report.summary.throttles,
+        wall_seconds = report.summary.wall_seconds,
+        message = "audit finished",
+    );
+}

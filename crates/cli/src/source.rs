@@ -1,0 +1,45 @@
+//! Where a run's facts come from: a saved snapshot, or a live collection (saved if asked).
+
+use std::path::Path;
+
+use anyhow::Context;
+use iamsweep_aws::clients::Clients;
+use iamsweep_aws::collector::{Collection, collect};
+use iamsweep_core::snapshot::Snapshot;
+
+use crate::progress::Bar;
+use crate::settings::AuditSettings;
+
+/// The facts of one run.
+#[derive(Debug)]
+pub struct Facts {
+    /// What was collected or loaded.
+    pub snapshot: Snapshot,
+}
+
+/// Loads the snapshot named by `--snapshot`, or collects one from AWS.
+pub async fn obtain(settings: &AuditSettings) -> anyhow::Result<Facts> {
+    if let Some(path) = &settings.snapshot {
+        let snapshot = load_snapshot(path)?;
+        return Ok(Facts { snapshot });
+    }
+    let config = settings.connection.load().await;
+    let clients = Clients::new(&config);
+    let bar = Bar::new();
+    let Collection { snapshot, .. } = collect(&clients, &settings.collect, &bar).await?;
+    bar.finish();
+    if let Some(path) = &settings.save_snapshot {
+        std::fs::write(path, snapshot.to_json())
+            .with_context(|| format!("cannot write the snapshot to `{}`", path.display()))?;
+        tracing::info!(path = %path.display(), "snapshot saved");
+    }
+    Ok(Facts { snapshot })
+}
+
+/// Reads and checks a snapshot file, naming the file, line and field of any problem.
+pub fn load_snapshot(path: &Path) -> anyhow::Result<Snapshot> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the snapshot `{}`", path.display()))?;
+    Snapshot::from_json(&text)
+        .map_err(|error| anyhow::anyhow!("snapshot `{}`, {error}", path.display()))
+}
