@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 
 from moto.core.responses import ActionResult, EmptyResult
-from moto.core.serialize import return_if_not_empty
+from moto.core.serialize import return_if_not_empty, url_encode
 from moto.iam.exceptions import IAMException, LimitExceededException, NotFoundException
 from moto.iam.models import AWSManagedPolicy, IAMBackend, User
 from moto.iam.responses import IamResponse
@@ -145,6 +145,18 @@ def _get_role(self, role_name: str):
 # ---------------------------------------------------------------- authorization details
 
 
+def _policy_detail(policy) -> dict:
+    """ManagedPolicyDetail; moto's serializer finds no PolicyName/PolicyId on its objects."""
+    return {
+        "PolicyName": policy.name, "PolicyId": policy.id, "Arn": policy.arn,
+        "Path": policy.path, "DefaultVersionId": policy.default_version_id,
+        "AttachmentCount": policy.attachment_count, "PermissionsBoundaryUsageCount": 0,
+        "IsAttachable": True, "Description": policy.description or None,
+        "CreateDate": policy.create_date, "UpdateDate": policy.update_date,
+        "PolicyVersionList": policy.policy_version_list,  # documents URL-encoded, as AWS
+    }
+
+
 def get_account_authorization_details(self) -> ActionResult:
     backend = self.backend
     wanted = set(self._get_param("Filter") or []) or {
@@ -167,7 +179,7 @@ def get_account_authorization_details(self) -> ActionResult:
     result: dict = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [],
                     "Policies": []}
     for key, obj in chunk:
-        result[key].append(obj)
+        result[key].append(_policy_detail(obj) if key == "Policies" else obj)
     result.update(paging)
     return ActionResult(result)
 
@@ -192,4 +204,7 @@ def install() -> None:
     transformers["GetUserResponse.User.PermissionsBoundary"] = return_if_not_empty
     transformers["GetUserResponse.User.Tags"] = return_if_not_empty
     transformers["CreateUserResponse.User.PermissionsBoundary"] = return_if_not_empty
+    # AWS URL-encodes every policy document in GetAccountAuthorizationDetails.
+    transformers["GetAccountAuthorizationDetailsResponse.RoleDetailList.RoleDetail."
+                 "AssumeRolePolicyDocument"] = url_encode
     IamResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER = transformers

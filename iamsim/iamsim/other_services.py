@@ -8,6 +8,7 @@ import functools
 import json
 import threading
 
+from botocore.model import OperationNotFoundError
 from moto.config.models import ConfigBackend
 from moto.core.responses import BaseResponse
 
@@ -44,19 +45,20 @@ def _invalid_action(self, message: str):
     return 400, headers, body
 
 
-def _wrap_call_action(original):
+def _wrap_dispatch(original):
+    # Unknown actions fail in parameter parsing (no botocore operation model) or in
+    # call_action (no method): both surface here.
     @functools.wraps(original)
-    def call_action(self):
+    def _dispatch(self, request, full_url, headers):
         try:
-            return original(self)
-        except NotImplementedError as e:
+            return original(self, request, full_url, headers)
+        except (NotImplementedError, OperationNotFoundError):
             action = self._get_action() or "(none)"
-            return _invalid_action(
-                self, f"The action {action} is not valid for this web service. ({e})")
+            return _invalid_action(self, f"The action {action} is not valid for this web service.")
 
-    return call_action
+    return _dispatch
 
 
 def install() -> None:
     ConfigBackend.put_evaluations = put_evaluations
-    BaseResponse.call_action = _wrap_call_action(BaseResponse.call_action)
+    BaseResponse._dispatch = _wrap_dispatch(BaseResponse._dispatch)

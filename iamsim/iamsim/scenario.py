@@ -33,9 +33,9 @@ def _document(doc) -> str:
     return doc if isinstance(doc, str) else json.dumps(doc)
 
 
-def _created(spec: dict) -> datetime | None:
-    days = spec.get("created_days_ago")
-    return clock.days_before_start(float(days)) if days is not None else None
+def _created(spec: dict) -> datetime:
+    """CreateDate: created_days_ago before the start, or the start (whole seconds as in AWS)."""
+    return clock.days_before_start(float(spec.get("created_days_ago") or 0))
 
 
 def _tags(spec: dict) -> list[dict[str, str]]:
@@ -84,14 +84,14 @@ class Loader:
     def load_groups(self) -> None:
         for spec in self.scenario.get("groups") or []:
             group = self.backend.create_group(spec["name"], spec.get("path", "/"))
-            group.create_date = _created(spec) or group.create_date
+            group.create_date = _created(spec)
             self.attach(group, spec)
 
     def load_users(self) -> None:
         for spec in self.scenario.get("users") or []:
             user = self.backend.create_user(REGION, spec["name"], spec.get("path", "/"),
                                             _tags(spec))
-            user.create_date = _created(spec) or user.create_date
+            user.create_date = _created(spec)
             for group_name in spec.get("groups") or []:
                 group = self.backend.groups.get(group_name)
                 if group is None:
@@ -116,7 +116,7 @@ class Loader:
                 permissions_boundary=self.boundary(spec), description=spec.get("description", ""),
                 tags=_tags(spec), max_session_duration="3600",
                 linked_service=service if path.startswith("/aws-service-role/") else None)
-            role.create_date = _created(spec) or role.create_date
+            role.create_date = _created(spec)
             self.backend.roles[role.id] = role
             self.attach(role, spec)
             self.activity(role.arn, spec)
