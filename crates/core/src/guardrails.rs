@@ -228,6 +228,21 @@ pub fn no_room_for_tags(existing: usize, new_keys: usize) -> Option<Skip> {
     })
 }
 
+/// The skip of a boundary change when even the previous-boundary tag finds no room.
+pub fn no_room_for_previous_boundary(existing: usize) -> Skip {
+    Skip::new(
+        SkipScope::Boundary,
+        format!(
+            "boundary: it has {existing} tags, so the tag recording its previous boundary would              exceed IAM's limit of {MAX_TAGS}, and without it the change could not be rolled back              if the journal were lost"
+        ),
+    )
+}
+
+/// The skip of an entity of the report that the snapshot does not hold (mismatched inputs).
+pub fn missing_from_snapshot() -> Skip {
+    Skip::new(SkipScope::Entity, "it is in the audit report but not in the snapshot")
+}
+
 /// The skip of a boundary that cannot be synthesised.
 pub fn boundary_refused(refusal: &BoundaryRefusal) -> Skip {
     Skip::new(SkipScope::Boundary, format!("boundary: {refusal}"))

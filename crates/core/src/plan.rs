@@ -1,0 +1,548 @@
+//! The plan: the desired state (summary tags, one boundary per user and role) diffed against the
+//! current state, with every change and every skip explained.
+//!
+//! [`build_plan`] is pure: the snapshot gives each entity's current boundary and tags, the
+//! [`LiveState`] gives iamsweep's boundary policies as the `aws` crate read them, and the time
+//! comes in as an argument. A plan with no changes is the normal result of a second run: the
+//! documents are canonical and the audit-date tag only moves when another summary value does.
+//! The `iamsweep.plan/v1` JSON is a contract (`plan --output`, `apply --plan`).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use crate::boundary::{AuditContext, canonicalize, is_own_boundary, synthesize};
+use crate::error::InputError;
+use crate::guardrails::{self, Caller, Skip, SkipScope};
+use crate::model::{EntityKind, EntityRecord, Granularity};
+use crate::report::{AuditReport, EntityReport};
+use crate::settings::EnforceSettings;
+use crate::snapshot::Snapshot;
+use crate::tags::{find_tag, group_member_tags, previous_boundary_value, summary_tags};
+
+/// The `schema` value of every plan this version writes and reads.
+pub const PLAN_SCHEMA: &str = "iamsweep.plan/v1";
+
+/// What the `aws` crate read about iamsweep's boundary policies (those under the boundary path).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveState {
+    /// Per policy ARN.
+    pub policies: BTreeMap<String, LivePolicy>,
+}
+
+/// One boundary policy as it is in IAM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LivePolicy {
+    /// The id of the default version, such as `v3`.
+    pub default_version_id: String,
+    /// The default version's document, URL-decoded and passed through
+    /// [`crate::boundary::canonicalize`].
+    pub default_document: String,
+    /// Every version (at most five).
+    pub versions: Vec<LiveVersion>,
+}
+
+/// One version of a managed policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveVersion {
+    /// Such as `v3`.
+    pub version_id: String,
+    /// Whether it is the default version.
+    pub is_default: bool,
+    /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+}
+
+/// A whole plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Always [`PLAN_SCHEMA`].
+    pub schema: String,
+    /// When the plan was made.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When its snapshot was collected: `apply --plan` measures the plan's age from here.
+    #[serde(with = "time::serde::rfc3339")]
+    pub snapshot_collected_at: OffsetDateTime,
+    /// The account.
+    pub account_id: String,
+    /// The principal the plan protects from itself (see the guardrails).
+    pub caller_arn: Option<String>,
+    /// The window the boundaries were computed for.
+    pub window_days: u32,
+    /// One entry per entity of the report, in report order.
+    pub entities: Vec<EntityPlan>,
+    /// Counts over `entities`.
+    pub summary: PlanSummary,
+}
+
+/// Counts over a plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanSummary {
+    /// Entities with at least one change.
+    pub change: usize,
+    /// Entities already in the desired state.
+    pub unchanged: usize,
+    /// Entities left alone, with reasons.
+    pub skipped: usize,
+    /// Entities whose boundary changes: what `max_changes` caps.
+    pub restricted: usize,
+}
+
+/// What happens to one entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Tags and/or its boundary are written.
+    Change,
+    /// Already in the desired state.
+    Unchanged,
+    /// Nothing is written; `skips` says why.
+    Skipped,
+}
+
+/// The plan for one entity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityPlan {
+    /// The entity's ARN.
+    pub arn: String,
+    /// User, role or group.
+    pub kind: EntityKind,
+    /// The entity's name.
+    pub name: String,
+    /// Change, unchanged or skipped.
+    pub outcome: Outcome,
+    /// Why it, its tags or its boundary are left alone (also for partly changed entities).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skips: Vec<Skip>,
+    /// The tags to write, in one `TagUser`/`TagRole` call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<TagChange>,
+    /// The boundary to write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boundary: Option<BoundaryChange>,
+}
+
+/// Tags to set on one entity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagChange {
+    /// Key to value, every one valid for IAM.
+    pub set: BTreeMap<String, String>,
+    /// For each key of `set`, its value before (`null`: the key was absent), for the journal.
+    pub previous: BTreeMap<String, Option<String>>,
+}
+
+/// The boundary change of one entity, in the order `apply` carries it out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoundaryChange {
+    /// `role-NAME` or `user-NAME`.
+    pub policy_name: String,
+    /// The policy's ARN.
+    pub policy_arn: String,
+    /// The policy's IAM path.
+    pub path: String,
+    /// The canonical document.
+    pub document: String,
+    /// `CreatePolicy` (the policy does not exist yet).
+    pub create_policy: bool,
+    /// `CreatePolicyVersion` with `SetAsDefault` (the live default differs).
+    pub create_version: bool,
+    /// `DeletePolicyVersion` of this version first: five versions exist, and this is the oldest
+    /// non-default one (the original sample deleted "default minus 3").
+    pub delete_version: Option<String>,
+    /// `PutRolePermissionsBoundary`/`PutUserPermissionsBoundary`.
+    pub attach: bool,
+    /// What the plan saw; `apply` refuses the change when IAM now says otherwise.
+    pub preconditions: Preconditions,
+}
+
+/// The state a boundary change was planned against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preconditions {
+    /// The boundary attached to the entity (`null`: none).
+    pub boundary_arn: Option<String>,
+    /// The default version of the policy (`null`: the policy did not exist).
+    pub default_version_id: Option<String>,
+}
+
+/// Why an apply refuses a whole plan.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanRefusal {
+    /// More entities would be restricted than allowed.
+    #[error(
+        "the plan restricts {count} entities, over the limit of {max} per run; hint: review the \
+         plan, then raise the limit with `--max-changes {count}` or guardrails.max_changes"
+    )]
+    TooManyChanges {
+        /// Entities whose boundary would change.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The plan's snapshot is too old to trust.
+    #[error(
+        "the plan's snapshot was collected {age_hours} hours ago, over the limit of {max_hours} \
+         hours; hint: run `iamsweep plan` again, or raise guardrails.max_plan_age_hours"
+    )]
+    TooOld {
+        /// Hours since the snapshot.
+        age_hours: i64,
+        /// The limit.
+        max_hours: i64,
+    },
+}
+
+impl Plan {
+    /// Parses a plan, naming the line and column of malformed JSON and checking the schema.
+    pub fn from_json(text: &str) -> Result<Plan, InputError> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|error| InputError::at_json("plan", &error))?;
+        match value.get("schema").and_then(|schema| schema.as_str()) {
+            Some(PLAN_SCHEMA) => {}
+            other => {
+                return Err(InputError::field(
+                    "schema",
+                    format!(
+                        "expected `{PLAN_SCHEMA}`, found {}",
+                        other.map_or("none (is this an iamsweep plan?)".into(), |s| format!(
+                            "`{s}`"
+                        ))
+                    ),
+                ));
+            }
+        }
+        serde_json::from_str(text).map_err(|error| InputError::at_json("plan", &error))
+    }
+
+    /// Serialises the plan as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a plan always serialises")
+    }
+
+    /// The entities with at least one change.
+    pub fn changes(&self) -> impl Iterator<Item = &EntityPlan> {
+        self.entities.iter().filter(|entity| entity.outcome == Outcome::Change)
+    }
+}
+
+/// Checks that the plan restricts (changes the boundary of) at most `max` entities.
+///
+/// Tag-only changes do not count: summary tags restrict nothing, and counting them would make
+/// the first run on any account of more than `max` entities fail. The cap limits how much one
+/// run can break.
+pub fn check_max_changes(plan: &Plan, max: usize) -> Result<(), PlanRefusal> {
+    let count = plan.entities.iter().filter(|entity| entity.boundary.is_some()).count();
+    if count > max { Err(PlanRefusal::TooManyChanges { count, max }) } else { Ok(()) }
+}
+
+/// Checks that the plan's snapshot is at most `max_age` old at `now`.
+pub fn check_fresh(plan: &Plan, now: OffsetDateTime, max_age: Duration) -> Result<(), PlanRefusal> {
+    let age = now - plan.snapshot_collected_at;
+    if age > max_age {
+        Err(PlanRefusal::TooOld { age_hours: age.whole_hours(), max_hours: max_age.whole_hours() })
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks, just before applying an entity's boundary change, that IAM still holds what the plan
+/// saw: the same boundary attached and the same default version of the policy. Otherwise
+/// someone changed the entity since, and the plan's decision may no longer hold.
+pub fn check_preconditions(
+    entity: &EntityPlan,
+    current_boundary_arn: Option<&str>,
+    current_default_version: Option<&str>,
+) -> Result<(), String> {
+    let Some(change) = &entity.boundary else { return Ok(()) };
+    let seen = &change.preconditions;
+    let show = |value: Option<&str>| value.map_or("none".to_string(), |v| format!("`{v}`"));
+    if seen.boundary_arn.as_deref() != current_boundary_arn {
+        return Err(format!(
+            "`{}` changed since the plan: its boundary was {} and is now {}; hint: run `iamsweep plan` again",
+            entity.arn,
+            show(seen.boundary_arn.as_deref()),
+            show(current_boundary_arn)
+        ));
+    }
+    if seen.default_version_id.as_deref() != current_default_version {
+        return Err(format!(
+            "`{}` changed since the plan: the default version of `{}` was {} and is now {}; hint: run `iamsweep plan` again",
+            entity.arn,
+            change.policy_arn,
+            show(seen.default_version_id.as_deref()),
+            show(current_default_version)
+        ));
+    }
+    Ok(())
+}
+
+/// Plans every entity of `report` (made from `snapshot`) against the live boundary policies.
+///
+/// The caller to protect is `snapshot.caller_arn`: when planning from a saved snapshot, the
+/// binaries set it to the current `GetCallerIdentity` ARN first.
+pub fn build_plan(
+    snapshot: &Snapshot,
+    report: &AuditReport,
+    live: &LiveState,
+    settings: &EnforceSettings,
+    now: OffsetDateTime,
+) -> Plan {
+    let records: HashMap<&str, &EntityRecord> =
+        snapshot.entities.iter().map(|record| (record.arn.as_str(), record)).collect();
+    let groups: HashMap<&str, &EntityReport> = report
+        .entities
+        .iter()
+        .filter(|entity| entity.kind == EntityKind::Group)
+        .map(|entity| (entity.name.as_str(), entity))
+        .collect();
+    let caller = snapshot.caller_arn.as_deref().and_then(Caller::parse);
+    let context = Context {
+        snapshot,
+        live,
+        settings,
+        groups: &groups,
+        caller: caller.as_ref(),
+        audit: AuditContext {
+            account_id: &snapshot.account_id,
+            action_level: snapshot.granularity == Granularity::Action,
+            window_days: settings.window_days,
+            collected_at: snapshot.collected_at,
+        },
+    };
+    let entities: Vec<EntityPlan> = report
+        .entities
+        .iter()
+        .map(|entity| match records.get(entity.arn.as_str()) {
+            Some(record) => plan_entity(record, entity, &context),
+            None => EntityPlan {
+                arn: entity.arn.clone(),
+                kind: entity.kind,
+                name: entity.name.clone(),
+                outcome: Outcome::Skipped,
+                skips: vec![guardrails::missing_from_snapshot()],
+                tags: None,
+                boundary: None,
+            },
+        })
+        .collect();
+    let mut summary = PlanSummary::default();
+    for entity in &entities {
+        match entity.outcome {
+            Outcome::Change => summary.change += 1,
+            Outcome::Unchanged => summary.unchanged += 1,
+            Outcome::Skipped => summary.skipped += 1,
+        }
+        summary.restricted += usize::from(entity.boundary.is_some());
+    }
+    Plan {
+        schema: PLAN_SCHEMA.to_string(),
+        created_at: now,
+        snapshot_collected_at: snapshot.collected_at,
+        account_id: snapshot.account_id.clone(),
+        caller_arn: snapshot.caller_arn.clone(),
+        window_days: settings.window_days,
+        entities,
+        summary,
+    }
+}
+
+struct Context<'a> {
+    snapshot: &'a Snapshot,
+    live: &'a LiveState,
+    settings: &'a EnforceSettings,
+    groups: &'a HashMap<&'a str, &'a EntityReport>,
+    caller: Option<&'a Caller>,
+    audit: AuditContext<'a>,
+}
+
+fn plan_entity(record: &EntityRecord, report: &EntityReport, context: &Context<'_>) -> EntityPlan {
+    let settings = context.settings;
+    let mut skips = guardrails::entity_skips(
+        record,
+        &context.snapshot.account_id,
+        context.caller,
+        settings,
+        context.snapshot.collected_at,
+    );
+    let mut plan = EntityPlan {
+        arn: record.arn.clone(),
+        kind: record.kind,
+        name: record.name.clone(),
+        outcome: Outcome::Unchanged,
+        skips: Vec::new(),
+        tags: None,
+        boundary: None,
+    };
+    if skips.iter().any(|skip| skip.scope == SkipScope::Entity) {
+        plan.outcome = Outcome::Skipped;
+        plan.skips = skips;
+        return plan;
+    }
+    let skipped = |skips: &[Skip], scope| skips.iter().any(|skip| skip.scope == scope);
+    let may_tag = !skipped(&skips, SkipScope::Tags);
+
+    // The desired summary: only keys whose value differs from the entity's count as changes.
+    let mut wanted: BTreeMap<String, String> = BTreeMap::new();
+    if settings.tags.enabled && may_tag {
+        let keys = &settings.tags.keys;
+        wanted
+            .extend(summary_tags(report, keys, context.snapshot.collected_at).unwrap_or_default());
+        if settings.tags.tag_group_members && record.kind == EntityKind::User {
+            let groups: Vec<&EntityReport> = record
+                .groups
+                .iter()
+                .filter_map(|name| context.groups.get(name.as_str()).copied())
+                .collect();
+            wanted.extend(group_member_tags(&groups, keys).unwrap_or_default());
+        }
+    }
+    let mut tag_set = changed_tags(&record.tags, wanted);
+    // The audit date alone is no change: otherwise every daily run would rewrite every entity.
+    if tag_set.keys().all(|key| key.eq_ignore_ascii_case(&settings.tags.keys.audited)) {
+        tag_set.clear();
+    }
+
+    let mut boundary = None;
+    let mut previous_tag = None;
+    if settings.boundary.enabled && !skipped(&skips, SkipScope::Boundary) {
+        match plan_boundary(record, report, context) {
+            Ok(Some((change, previous))) => match previous {
+                // The previous-boundary tag is the rollback record of last resort: when it
+                // cannot be written, the boundary is not changed either.
+                Some(Err(reason)) => {
+                    skips.push(guardrails::previous_boundary_unrecordable(&reason))
+                }
+                // `do_not_tag` means no tag at all, this one included: rollback then relies on
+                // the journal alone.
+                Some(Ok(value)) if may_tag => {
+                    previous_tag = Some(value);
+                    boundary = Some(change);
+                }
+                _ => boundary = Some(change),
+            },
+            Ok(None) => {}
+            Err(skip) => skips.push(skip),
+        }
+    }
+
+    // Everything goes in one TagUser/TagRole call, which IAM refuses as a whole when the entity
+    // would exceed 50 tags; a refused call is reported as a skip, never attempted.
+    let existing = record.tags.len();
+    let room = |set: &BTreeMap<String, String>| {
+        guardrails::no_room_for_tags(existing, new_keys(&record.tags, set))
+    };
+    let summary = tag_set;
+    let mut tag_set = summary.clone();
+    let mut checked = false;
+    if let Some(value) = previous_tag {
+        let previous = BTreeMap::from([(settings.tags.keys.previous_boundary.clone(), value)]);
+        let mut combined = summary.clone();
+        combined.extend(previous.clone());
+        match (room(&combined), room(&previous)) {
+            (None, _) => tag_set = combined,
+            (Some(no_room), None) => {
+                skips.push(no_room);
+                tag_set = previous;
+            }
+            (Some(_), Some(_)) => {
+                skips.push(guardrails::no_room_for_previous_boundary(existing));
+                boundary = None;
+            }
+        }
+        checked = boundary.is_some();
+    }
+    if !checked && let Some(no_room) = room(&tag_set).filter(|_| !tag_set.is_empty()) {
+        skips.push(no_room);
+        tag_set.clear();
+    }
+    if !tag_set.is_empty() {
+        let previous = tag_set
+            .keys()
+            .map(|key| {
+                (key.clone(), find_tag(&record.tags, key).map(|(_, value)| value.to_string()))
+            })
+            .collect();
+        plan.tags = Some(TagChange { set: tag_set, previous });
+    }
+    plan.boundary = boundary;
+    plan.outcome = if plan.tags.is_some() || plan.boundary.is_some() {
+        Outcome::Change
+    } else if skips.is_empty() {
+        Outcome::Unchanged
+    } else {
+        Outcome::Skipped
+    };
+    plan.skips = skips;
+    plan
+}
+
+type PlannedBoundary = (BoundaryChange, Option<Result<String, String>>);
+
+/// The boundary change of one entity, with the previous-boundary tag value when it attaches.
+fn plan_boundary(
+    record: &EntityRecord,
+    report: &EntityReport,
+    context: &Context<'_>,
+) -> Result<Option<PlannedBoundary>, Skip> {
+    let settings = &context.settings.boundary;
+    let document = synthesize(report, settings, &context.audit)
+        .map_err(|refusal| guardrails::boundary_refused(&refusal))?;
+    let live = context.live.policies.get(&document.policy_arn);
+    let create_policy = live.is_none();
+    let create_version = live.is_some_and(|policy| {
+        canonicalize(&policy.default_document).map_or(true, |current| current != document.document)
+    });
+    let delete_version =
+        live.filter(|policy| create_version && policy.versions.len() >= 5).and_then(|policy| {
+            policy
+                .versions
+                .iter()
+                .filter(|version| !version.is_default)
+                .min_by(|a, b| (a.created, &a.version_id).cmp(&(b.created, &b.version_id)))
+                .map(|version| version.version_id.clone())
+        });
+    let current = record.permissions_boundary.as_deref();
+    let attach = current != Some(document.policy_arn.as_str());
+    if !(create_policy || create_version || attach) {
+        return Ok(None);
+    }
+    // Record the boundary before iamsweep's only when replacing one that is not iamsweep's: a
+    // move between two of ours must keep the original record.
+    let previous = (attach
+        && !current
+            .is_some_and(|arn| is_own_boundary(arn, &context.snapshot.account_id, &settings.path)))
+    .then(|| previous_boundary_value(current));
+    let change = BoundaryChange {
+        policy_name: document.policy_name,
+        policy_arn: document.policy_arn,
+        path: settings.path.clone(),
+        document: document.document,
+        create_policy,
+        create_version,
+        delete_version,
+        attach,
+        preconditions: Preconditions {
+            boundary_arn: current.map(str::to_string),
+            default_version_id: live.map(|policy| policy.default_version_id.clone()),
+        },
+    };
+    Ok(Some((change, previous)))
+}
+
+/// The wanted tags whose value differs from the entity's (keys compared case-insensitively).
+fn changed_tags(
+    existing: &BTreeMap<String, String>,
+    wanted: BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    wanted
+        .into_iter()
+        .filter(|(key, value)| find_tag(existing, key).is_none_or(|(_, current)| current != value))
+        .collect()
+}
+
+/// How many keys of `set` the entity does not have yet.
+fn new_keys(existing: &BTreeMap<String, String>, set: &BTreeMap<String, String>) -> usize {
+    set.keys().filter(|key| find_tag(existing, key).is_none()).count()
+}
