@@ -1,0 +1,106 @@
+"""Throttling, injected errors, the call record, the clock offset and the generator."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import ROOT, arn
+
+
+def outcomes(call, n: int) -> list[str]:
+    out = []
+    for _ in range(n):
+        try:
+            call()
+            out.append("ok")
+        except ClientError as e:
+            out.append(e.response["Error"]["Code"])
+            status = e.response["ResponseMetadata"]["HTTPStatusCode"]
+            assert (e.response["Error"]["Code"], status) in {("Throttling", 400), ("ServiceFailure", 500)}
+    return out
+
+
+def test_throttling_and_record(start, tmp_path):
+    record = tmp_path / "calls.jsonl"
+    server = start(ROOT / "scenarios" / "example.json",
+                   "--rate", "5", "--burst", "5", "--record", str(record))
+    iam = server.client("iam")
+    results = outcomes(lambda: iam.get_role(RoleName="app"), 20)
+    assert "ok" in results and "Throttling" in results
+    e = None
+    try:
+        while True:  # the message as AWS sends it
+            iam.get_role(RoleName="app")
+    except ClientError as err:
+        e = err
+    assert e.response["Error"]["Message"] == "Rate exceeded"
+    server.client("sts").get_caller_identity()  # STS is not throttled
+    lines = [json.loads(line) for line in record.read_text().splitlines()]
+    roles = [x for x in lines if x["action"] == "GetRole"]
+    assert len(roles) >= 21
+    assert all(x["service"] == "iam" and x["params"]["RoleName"] == "app" for x in roles)
+    assert {x["status"] for x in roles} == {200, 400}
+    assert sum(x["status"] == 400 for x in roles[:20]) == results.count("Throttling")
+    assert lines[-1] == {"service": "sts", "action": "GetCallerIdentity", "params": {}, "status": 200}
+
+
+def test_record_params(start, tmp_path):
+    record = tmp_path / "calls.jsonl"
+    iam = start(ROOT / "scenarios" / "example.json", "--record", str(record)).client("iam")
+    job = iam.generate_service_last_accessed_details(Arn=arn("user", "alice"))["JobId"]
+    iam.get_service_last_accessed_details(JobId=job, MaxItems=10)
+    iam.list_policies_granting_service_access(Arn=arn("user", "alice"), ServiceNamespaces=["s3", "sqs"])
+    lines = [json.loads(line) for line in record.read_text().splitlines()]
+    assert [x["action"] for x in lines] == [
+        "GenerateServiceLastAccessedDetails", "GetServiceLastAccessedDetails",
+        "ListPoliciesGrantingServiceAccess"]
+    assert lines[0]["params"] == {"Arn": arn("user", "alice")}
+    assert lines[1]["params"] == {"JobId": job, "MaxItems": "10"}
+    assert lines[2]["params"]["ServiceNamespaces"] == ["s3", "sqs"]
+
+
+def test_error_rate(start):
+    iam = start(ROOT / "scenarios" / "example.json", "--error-rate", "50", "--seed", "7").client("iam")
+    results = outcomes(lambda: iam.get_user(UserName="alice"), 30)
+    assert "ok" in results and "ServiceFailure" in results
+
+
+def test_clock_offset(start):
+    iam = start(ROOT / "scenarios" / "example.json", "--clock-offset-days", "100").client("iam")
+    created = iam.get_user(UserName="alice")["User"]["CreateDate"]  # created_days_ago 400
+    expected = datetime.now(timezone.utc) + timedelta(days=100) - timedelta(days=400)
+    assert abs(created - expected) < timedelta(hours=1)
+    job = iam.generate_service_last_accessed_details(Arn=arn("user", "alice"))["JobId"]
+    r = iam.get_service_last_accessed_details(JobId=job)
+    assert abs(r["JobCreationDate"] - (datetime.now(timezone.utc) + timedelta(days=100))) < timedelta(hours=1)
+
+
+def generate(*args: str) -> bytes:
+    return subprocess.run([str(ROOT / "generate"), *args], check=True, capture_output=True).stdout
+
+
+def test_generate_is_deterministic_and_loads(start):
+    args = ("--users", "60", "--roles", "150", "--groups", "6", "--seed", "42")
+    first, second = generate(*args), generate(*args)
+    assert first == second
+    assert generate("--users", "60", "--roles", "150", "--groups", "6", "--seed", "43") != first
+    scenario = json.loads(first)
+    assert len(scenario["users"]) == 60 and len(scenario["roles"]) == 150
+    roles = scenario["roles"]
+    assert any(r["path"].startswith("/aws-service-role/") for r in roles)
+    assert any(r["created_days_ago"] < 30 for r in roles)
+    assert any(r.get("permissions_boundary") for r in roles)
+    days = [u["days_ago"] for r in roles + scenario["users"] for u in r.get("activity", {}).values()]
+    assert any(d > 400 for d in days) and any(200 <= d < 400 for d in days)
+    assert any("actions" in u for r in roles for u in r.get("activity", {}).values())
+    iam = start(scenario).client("iam")
+    assert len(list(iam.get_paginator("list_roles").paginate())) >= 2
+    admins = [u["name"] for u in scenario["users"]
+              if "arn:aws:iam::aws:policy/AdministratorAccess" in u.get("managed_policies", [])]
+    job = iam.generate_service_last_accessed_details(Arn=arn("user", admins[0]))["JobId"]
+    assert iam.get_service_last_accessed_details(JobId=job)["IsTruncated"]
