@@ -1,5 +1,8 @@
 //! Building the AWS clients once per run, from the standard credential chain.
 
+use aws_config::environment::region::EnvironmentVariableRegionProvider;
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::profile::ProfileFileRegionProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
@@ -26,18 +29,23 @@ impl Connection {
         if let Some(profile) = &self.profile {
             loader = loader.profile_name(profile);
         }
-        if let Some(region) = &self.region {
-            loader = loader.region(Region::new(region.clone()));
+        // IAM is global, so the region only picks the STS endpoint. Without one from the flag,
+        // the environment or the profile, use us-east-1 rather than the SDK's last resort, the
+        // instance metadata service, which off EC2 costs seconds and logs warnings.
+        let region = match &self.region {
+            Some(region) => RegionProviderChain::first_try(Region::new(region.clone())),
+            None => RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new()),
         }
+        .or_else(match &self.profile {
+            Some(profile) => ProfileFileRegionProvider::builder().profile_name(profile).build(),
+            None => ProfileFileRegionProvider::new(),
+        })
+        .or_else(Region::from_static("us-east-1"));
+        loader = loader.region(region);
         if let Some(endpoint_url) = &self.endpoint_url {
             loader = loader.endpoint_url(endpoint_url);
         }
-        let config = loader.load().await;
-        if config.region().is_none() {
-            // IAM and STS answer in any region; without one the SDK refuses to build a request.
-            return config.into_builder().region(Region::from_static("us-east-1")).build();
-        }
-        config
+        loader.load().await
     }
 }
 

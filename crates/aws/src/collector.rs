@@ -81,12 +81,13 @@ impl Progress for NoProgress {}
 pub enum CollectError {
     /// No usable credentials, or the endpoint could not be reached.
     #[error(
-        "could not identify the caller; check credentials (profile, environment, SSO login): {0}"
+        "could not identify the caller with sts:GetCallerIdentity; check the credentials \
+         (profile, environment, SSO login) and the endpoint: {0}"
     )]
-    Identity(#[source] CallError),
+    Identity(CallError),
     /// The inventory could not be read.
     #[error("{}", inventory_message(.0))]
-    Inventory(#[source] CallError),
+    Inventory(CallError),
 }
 
 fn inventory_message(error: &CallError) -> String {

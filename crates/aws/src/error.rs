@@ -5,6 +5,27 @@ use std::fmt;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_types::error::display::DisplayErrorContext;
 
+/// A transport failure in a few words: the kind of failure and its innermost cause, such as
+/// "dispatch failure: Connection refused (os error 111)", instead of the whole nested chain.
+fn transport_message<E, R>(error: &SdkError<E, R>) -> String
+where
+    E: std::error::Error + 'static,
+    R: fmt::Debug,
+{
+    let kind = match error {
+        SdkError::ConstructionFailure(_) => "request construction failed",
+        SdkError::TimeoutError(_) => "timeout",
+        SdkError::DispatchFailure(_) => "could not reach the endpoint",
+        SdkError::ResponseError(_) => "unreadable response",
+        _ => "failure",
+    };
+    let mut innermost: &dyn std::error::Error = error;
+    while let Some(source) = innermost.source() {
+        innermost = source;
+    }
+    format!("{kind}: {innermost}")
+}
+
 /// A failed AWS call, after retries.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct CallError {
@@ -40,7 +61,7 @@ impl CallError {
                     .message()
                     .map_or_else(|| DisplayErrorContext(error).to_string(), str::to_string),
             ),
-            _ => (None, DisplayErrorContext(error).to_string()),
+            _ => (None, transport_message(error)),
         };
         CallError { operation, target: target.to_string(), code, message, attempts }
     }
