@@ -70,7 +70,7 @@ pub fn judge(services: &[ServiceRecord], rules: &Rules, now: OffsetDateTime) -> 
         reasons.push(format!(
             "{} never accessed in the tracking period: {}",
             plural(unused.len()),
-            unused.join(", ")
+            listing(&unused)
         ));
     }
     if rules.fail_on_stale && !stale.is_empty() {
@@ -78,10 +78,25 @@ pub fn judge(services: &[ServiceRecord], rules: &Rules, now: OffsetDateTime) -> 
             "{} not accessed for {} days: {}",
             plural(stale.len()),
             rules.stale_days,
-            stale.join(", ")
+            listing(&stale)
         ));
     }
     reasons
+}
+
+/// Namespaces named in a reason at most; an admin has 400+ and a reason is read by a person
+/// (the full list is in the report's `services`).
+pub const NAMESPACES_IN_REASON: usize = 10;
+
+fn listing(namespaces: &[&str]) -> String {
+    if namespaces.len() <= NAMESPACES_IN_REASON {
+        return namespaces.join(", ");
+    }
+    format!(
+        "{} and {} more",
+        namespaces[..NAMESPACES_IN_REASON].join(", "),
+        namespaces.len() - NAMESPACES_IN_REASON
+    )
 }
 
 fn plural(count: usize) -> String {
@@ -135,6 +150,21 @@ mod tests {
         );
         rules.fail_on_unused = false;
         assert_eq!(judge(&services, &rules, NOW).len(), 1);
+    }
+
+    #[test]
+    fn a_long_list_of_namespaces_is_cut_with_a_count() {
+        let names: Vec<String> = (0..12).map(|n| format!("svc{n:02}")).collect();
+        let services: Vec<ServiceRecord> =
+            names.iter().map(|name| service(name, None, &[])).collect();
+        assert_eq!(
+            judge(&services, &Rules::new(180), NOW),
+            vec![
+                "12 services never accessed in the tracking period: svc00, svc01, svc02, svc03, \
+                 svc04, svc05, svc06, svc07, svc08, svc09 and 2 more"
+                    .to_string()
+            ]
+        );
     }
 
     #[test]

@@ -131,10 +131,10 @@ pub struct EntityRecord {
     /// Whether collection worked.
     pub status: Status,
     /// What went wrong, when `status` is `error`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Why the entity was not collected, when `status` is `skipped`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
     /// Every service the entity's identity policies grant, with its last access.
     #[serde(default)]
@@ -173,16 +173,20 @@ pub struct ServiceRecord {
     pub name: String,
     /// Last authenticated access (allowed or denied) within the tracking period; `None` when not
     /// used within it (which is not "never": AWS tracks at least the last 400 days).
-    #[serde(with = "time::serde::rfc3339::option", default)]
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_authenticated: Option<OffsetDateTime>,
     /// Region of the last access.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_authenticated_region: Option<String>,
     /// ARN of the entity that made the last access (for groups, the member).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_authenticated_entity: Option<String>,
     /// How many entities used the service (for groups, how many members).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_authenticated_entities: Option<i32>,
     /// Tracked actions, present only for action-level data of services AWS tracks actions for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
