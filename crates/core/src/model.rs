@@ -15,10 +15,13 @@ use time::OffsetDateTime;
 #[serde(rename_all = "lowercase")]
 pub enum EntityKind {
     /// An IAM user.
+    #[serde(alias = "users")]
     User,
     /// An IAM role.
+    #[serde(alias = "roles")]
     Role,
     /// An IAM group: audited, but never tagged or bounded (IAM has neither for groups).
+    #[serde(alias = "groups")]
     Group,
 }
 

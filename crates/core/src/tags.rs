@@ -154,12 +154,15 @@ pub fn services_accessed_value(namespaces: &[String]) -> String {
     unreachable!("`+N` alone always fits in 256 characters")
 }
 
-/// Replaces characters IAM refuses in a tag value by `_` and cuts it to 256 characters.
+/// Replaces every character but ASCII letters, digits and `_.:/=+-@` by `_`, cut to 256.
 ///
 /// Used only on namespaces, which AWS spells `[a-z0-9-]`; kept as a last line of defence because
-/// one invalid value fails the whole `TagUser`/`TagRole` call.
+/// one invalid value fails the whole `TagUser`/`TagRole` call. ASCII only, because Rust's
+/// `is_alphabetic` also admits combining marks that `\p{L}` does not; no space, because spaces
+/// separate the namespaces in `Services_Accessed`.
 fn sanitize(value: &str) -> String {
-    value.chars().map(|c| if is_tag_char(c) { c } else { '_' }).take(MAX_VALUE_CHARS).collect()
+    let keep = |c: char| c.is_ascii_alphanumeric() || "_.:/=+-@".contains(c);
+    value.chars().map(|c| if keep(c) { c } else { '_' }).take(MAX_VALUE_CHARS).collect()
 }
 
 /// The summary tags of one entity, for the audit made at `audited_at` (the snapshot's time).
