@@ -54,6 +54,7 @@ class Job:
     created: datetime
     completes: datetime
     failed: bool
+    error_message: str = "Access Advisor could not generate the report."
     services: list[dict] = field(default_factory=list)
     entities: dict[str, list[dict]] = field(default_factory=dict)  # namespace -> details
 
@@ -69,13 +70,15 @@ class Job:
         if status != "IN_PROGRESS":
             out["JobCompletionDate"] = self.completes
         if status == "FAILED":
-            out["Error"] = {"Message": "Access Advisor could not generate the report.",
-                            "Code": "ServiceFailure"}
+            out["Error"] = {"Message": self.error_message, "Code": "ServiceFailure"}
         return out
 
 
 _JOBS: dict[str, Job] = {}
 _LOCK = threading.Lock()
+# Entities whose jobs always fail, from the scenario's `job_error`: ARN -> message. Lets a test
+# pick exactly which entity fails, where --fail-jobs picks at random.
+FORCED_FAILURES: dict[str, str] = {}
 
 
 # ---------------------------------------------------------------- entities and policies
@@ -195,10 +198,12 @@ def create_job(backend, arn: str, granularity: str | None) -> Job:
         job_type=granularity,
         created=created,
         completes=created + timedelta(milliseconds=settings.job_latency_ms),
-        failed=faults.chance(settings.fail_jobs_percent),
+        failed=arn in FORCED_FAILURES or faults.chance(settings.fail_jobs_percent),
         services=services,
         entities=details,
     )
+    if arn in FORCED_FAILURES:
+        job.error_message = FORCED_FAILURES[arn]
     with _LOCK:
         _JOBS[job.id] = job
     return job
@@ -260,9 +265,15 @@ def generate_service_last_accessed_details(self) -> ActionResult:
     return ActionResult({"JobId": job.id})
 
 
+def page_limit(value) -> int:
+    """MaxItems, capped by --page-size: AWS may return fewer items than asked, with a Marker."""
+    limit = max_items(value)
+    return min(limit, settings.page_size) if settings.page_size else limit
+
+
 def get_service_last_accessed_details(self) -> ActionResult:
     job = _job(self.current_account, self._get_param("JobId"))
-    limit = max_items(self._get_param("MaxItems"))
+    limit = page_limit(self._get_param("MaxItems"))
     result = job.header()
     if result["JobStatus"] == "COMPLETED":
         chunk, paging = page(job.services, self._get_param("Marker"), limit)
@@ -277,7 +288,7 @@ def get_service_last_accessed_details_with_entities(self) -> ActionResult:
     namespace = (self._get_param("ServiceNamespace") or "").lower()
     if namespace not in catalogue.services():
         raise InvalidInput(f"The service namespace {namespace} is not valid.")
-    limit = max_items(self._get_param("MaxItems"))
+    limit = page_limit(self._get_param("MaxItems"))
     result = job.header()
     if result["JobStatus"] == "COMPLETED":
         rows = job.entities.get(namespace, [])

@@ -86,6 +86,7 @@ class Loader:
             group = self.backend.create_group(spec["name"], spec.get("path", "/"))
             group.create_date = _created(spec)
             self.attach(group, spec)
+            self.activity(group.arn, {"job_error": spec.get("job_error")})
 
     def load_users(self) -> None:
         for spec in self.scenario.get("users") or []:
@@ -126,6 +127,10 @@ class Loader:
                 role.last_used, role.last_used_region = last.time, last.region
 
     def activity(self, arn: str, spec: dict) -> None:
+        from .advisor import FORCED_FAILURES
+
+        if spec.get("job_error"):
+            FORCED_FAILURES[arn] = str(spec["job_error"])
         for namespace, use in (spec.get("activity") or {}).items():
             activity.record(arn, namespace, use or {})
 

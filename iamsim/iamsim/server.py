@@ -31,6 +31,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--clock-offset-days", type=float, default=0.0,
                    help="shift the server's now by this many days")
     p.add_argument("--seed", type=int, default=0, help="seed for faults and job ids")
+    p.add_argument("--page-size", type=int, default=None,
+                   help="Access Advisor items a page at most, whatever MaxItems asks (AWS may "
+                        "return fewer than asked)")
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
     p.add_argument("--setup-only", action="store_true", help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -53,6 +56,7 @@ def configure(args: argparse.Namespace, account_id: str) -> None:
     current.rate = args.rate
     current.burst = args.burst if args.burst is not None else max(1, int(args.rate or 1))
     current.seed = args.seed
+    current.page_size = args.page_size
 
     import moto.core.models
     import moto.iam.models

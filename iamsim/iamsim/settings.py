@@ -13,6 +13,7 @@ class Settings:
     rate: float | None = None  # IAM calls per second, None = unlimited
     burst: int = 1
     seed: int = 0
+    page_size: int | None = None  # cap on Access Advisor items a page, None = MaxItems
 
 
 current = Settings()

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ROOT, arn
+from conftest import EXAMPLE, ROOT, all_services, arn
 
 
 def outcomes(call, n: int) -> list[str]:
@@ -104,3 +104,27 @@ def test_generate_is_deterministic_and_loads(start):
               if "arn:aws:iam::aws:policy/AdministratorAccess" in u.get("managed_policies", [])]
     job = iam.generate_service_last_accessed_details(Arn=arn("user", admins[0]))["JobId"]
     assert iam.get_service_last_accessed_details(JobId=job)["IsTruncated"]
+
+
+def test_page_size_caps_pages_whatever_max_items_asks(start):
+    server = start(EXAMPLE, "--page-size", "50")
+    iam = server.client("iam")
+    job = iam.generate_service_last_accessed_details(Arn=arn("user", "admin"))["JobId"]
+    pages = all_services(iam, job, max_items=1000)
+    assert all(len(page) <= 50 for page in pages)
+    assert len(pages) == -(-sum(len(page) for page in pages) // 50)
+
+
+def test_job_error_fails_exactly_the_named_entity(start):
+    scenario = {
+        "account_id": "123456789012",
+        "users": [{"name": "doomed", "job_error": "Report generation timed out."},
+                  {"name": "fine"}],
+    }
+    iam = start(scenario).client("iam")
+    doomed = iam.generate_service_last_accessed_details(Arn=arn("user", "doomed"))["JobId"]
+    fine = iam.generate_service_last_accessed_details(Arn=arn("user", "fine"))["JobId"]
+    failed = iam.get_service_last_accessed_details(JobId=doomed)
+    assert failed["JobStatus"] == "FAILED"
+    assert failed["Error"] == {"Message": "Report generation timed out.", "Code": "ServiceFailure"}
+    assert iam.get_service_last_accessed_details(JobId=fine)["JobStatus"] == "COMPLETED"

@@ -239,12 +239,14 @@ async fn members_using(
             },
         )
         .await?;
+        // AWS lists every member that has the permission; keep those that used it.
         members.extend(page.entity_details_list.into_iter().filter_map(|detail| {
             let info = detail.entity_info?;
+            let last_authenticated = detail.last_authenticated.and_then(to_time)?;
             Some(MemberAccess {
                 arn: info.arn,
                 name: info.name,
-                last_authenticated: detail.last_authenticated.and_then(to_time),
+                last_authenticated: Some(last_authenticated),
             })
         }));
         match page.marker {

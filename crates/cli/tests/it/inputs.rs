@@ -1,0 +1,115 @@
+//! Bad input exits 2 with a message naming the file and what was expected; snapshots analyse
+//! offline with no AWS access at all.
+
+use crate::sim::{Sim, iamsweep, json, repo_root, scenario};
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn the_demo_snapshot_works_with_no_aws_access() {
+    let demo = repo_root().join("examples/demo-snapshot.json");
+    let demo = demo.to_str().unwrap();
+    for format in ["table", "json", "csv", "markdown"] {
+        // No endpoint: any AWS call would fail, so success proves none was made.
+        let output = iamsweep(&[
+            "audit",
+            "--snapshot",
+            demo,
+            "--format",
+            format,
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ]);
+        assert!(output.status.success(), "{format}: {}", stderr(&output));
+        assert!(!output.stdout.is_empty());
+    }
+}
+
+#[test]
+fn a_saved_snapshot_gives_the_same_report_offline() {
+    let sim = Sim::builder(scenario("audit.json")).start();
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("snapshot.json");
+    let saved = saved.to_str().unwrap();
+    let live =
+        sim.iamsweep(&["audit", "--format", "json", "--rate", "500", "--save-snapshot", saved]);
+    assert!(live.status.success(), "{}", stderr(&live));
+    drop(sim);
+    let offline = iamsweep(&["audit", "--format", "json", "--snapshot", saved]);
+    assert!(offline.status.success(), "{}", stderr(&offline));
+    let (live, offline) = (json(&live), json(&offline));
+    assert_eq!(live["entities"], offline["entities"]);
+    assert_eq!(live["summary"], offline["summary"]);
+}
+
+#[test]
+fn a_malformed_snapshot_is_named_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.json");
+    std::fs::write(
+        &path,
+        "{\n  \"schema\": \"iamsweep.snapshot/v1\",\n  \"collected_at\": 12\n}\n",
+    )
+    .unwrap();
+    let output = iamsweep(&["audit", "--snapshot", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(message.contains("broken.json"), "{message}");
+    assert!(message.contains("line 3"), "{message}");
+
+    std::fs::write(&path, "{\"schema\": \"something/v9\"}").unwrap();
+    let message = stderr(&iamsweep(&["audit", "--snapshot", path.to_str().unwrap()]));
+    assert!(message.contains("field `schema`: expected `iamsweep.snapshot/v1`"), "{message}");
+}
+
+#[test]
+fn a_config_file_with_an_unknown_key_is_refused_before_any_call() {
+    let sim = Sim::builder(scenario("audit.json")).record().start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("iamsweep.toml");
+    std::fs::write(&path, "[audit]\nwindow_days = 90\nwindoww = 3\n").unwrap();
+    let output = sim.iamsweep(&["audit", "--config", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(message.contains("iamsweep.toml"), "{message}");
+    assert!(message.contains("line 3"), "{message}");
+    assert!(message.contains("windoww"), "{message}");
+    assert!(sim.calls().is_empty(), "no AWS call on bad input");
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    for args in [
+        &["audit", "--kinds", "users,robots"][..],
+        &["audit", "--rate", "-3"][..],
+        &["audit", "--format", "xml"][..],
+        &["check", "--fail-on", "everything"][..],
+    ] {
+        let output = iamsweep(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+    }
+}
+
+#[test]
+fn config_values_apply_and_flags_override_them() {
+    let sim = Sim::builder(scenario("audit.json")).start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("iamsweep.toml");
+    std::fs::write(&path, "[audit]\nwindow_days = 1\nkinds = [\"roles\"]\nrate = 500\n").unwrap();
+    let config = path.to_str().unwrap();
+    let report = json(&sim.iamsweep(&["audit", "--format", "json", "--config", config]));
+    assert_eq!(report["window_days"], 1);
+    assert!(report["entities"].as_array().unwrap().iter().all(|e| e["kind"] == "role"));
+    let report = json(&sim.iamsweep(&[
+        "audit",
+        "--format",
+        "json",
+        "--config",
+        config,
+        "--window-days",
+        "30",
+    ]));
+    assert_eq!(report["window_days"], 30);
+}
