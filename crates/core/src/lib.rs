@@ -6,6 +6,14 @@
 //! ([`compliance`]) and, for enforcement, boundary documents and plans. Nothing here touches the
 //! network, the filesystem or the clock, which is what lets every decision be tested without AWS.
 //!
+//! Enforcement, in the order the binaries use it:
+//! [`settings::EnforceSettings::resolve`] (config + window + list files read by [`lists`]) ->
+//! [`plan::build_plan`] (snapshot + report + [`plan::LiveState`]; skips decided in
+//! [`guardrails`], documents by [`boundary`], values by [`tags`]) -> `apply` checks
+//! [`plan::check_fresh`], [`plan::check_max_changes`], [`plan::check_preconditions`] and writes a
+//! [`journal::JournalEntry`] before each change -> `rollback` uses
+//! [`journal::rollback_from_journal`] or [`journal::rollback_from_tag`].
+//!
 //! ```
 //! use iamsweep_core::analysis::classify;
 //! use iamsweep_core::report::ServiceState;

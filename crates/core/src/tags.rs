@@ -174,7 +174,9 @@ pub fn summary_tags(
     keys: &TagKeys,
     audited_at: OffsetDateTime,
 ) -> Option<BTreeMap<String, String>> {
-    let coverage = report.coverage_percent.or((report.granted == 0).then_some(100))?;
+    // A verdict exists exactly when the entity's data was collected.
+    report.verdict?;
+    let coverage = report.coverage_percent.unwrap_or(100);
     let used: Vec<String> = report
         .services
         .iter()
