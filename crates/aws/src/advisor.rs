@@ -64,6 +64,34 @@ pub struct AdvisorContext {
     pub granularity: Granularity,
     /// Collect `granted_by` for every granted service.
     pub attribute: bool,
+    /// How long jobs take, as IAM reports it (completion minus creation date), averaged over
+    /// the run. The first poll of a job waits about this long: polling earlier spends calls of
+    /// the shared rate on answers that can only say `IN_PROGRESS`.
+    pub latency: JobLatency,
+}
+
+/// A running average of job latency, shared by every entity of a run.
+#[derive(Debug, Default)]
+pub struct JobLatency(std::sync::Mutex<Option<Duration>>);
+
+impl JobLatency {
+    /// The wait before a job's first poll: the average latency plus a margin, or `initial`
+    /// before any job finished.
+    pub fn first_wait(&self, initial: Duration, max: Duration) -> Duration {
+        match *self.0.lock().expect("latency lock") {
+            Some(latency) => (latency.mul_f64(1.1) + Duration::from_millis(20)).min(max),
+            None => initial,
+        }
+    }
+
+    /// Adds one observed latency (weight 1/5, so a few slow jobs do not dominate).
+    pub fn observe(&self, latency: Duration) {
+        let mut average = self.0.lock().expect("latency lock");
+        *average = Some(match *average {
+            Some(previous) => previous.mul_f64(0.8) + latency.mul_f64(0.2),
+            None => latency,
+        });
+    }
 }
 
 /// Fills `entity.services` from Access Advisor, or sets `status: error` with the reason.
@@ -136,7 +164,7 @@ async fn read_job(
     job_id: &str,
 ) -> Result<Vec<ServiceRecord>, String> {
     let started = Instant::now();
-    let mut wait = context.poll.first;
+    let mut wait = context.latency.first_wait(context.poll.first, context.poll.max);
     let mut services = Vec::new();
     let mut marker: Option<String> = None;
     loop {
@@ -156,7 +184,15 @@ async fn read_job(
             .await
             .map_err(|error| error.to_string())?;
         match page.job_status {
-            JobStatusType::Completed => {}
+            JobStatusType::Completed => {
+                if marker.is_none() {
+                    let latency =
+                        page.job_completion_date.as_nanos() - page.job_creation_date.as_nanos();
+                    if let Ok(nanos) = u64::try_from(latency) {
+                        context.latency.observe(Duration::from_nanos(nanos));
+                    }
+                }
+            }
             JobStatusType::InProgress => {
                 if marker.is_some() {
                     return Err(format!(

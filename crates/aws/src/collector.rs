@@ -127,6 +127,7 @@ pub async fn collect(
         poll: settings.poll,
         granularity: settings.granularity,
         attribute: settings.attribute,
+        latency: Default::default(),
     });
     let caller = caller_identity(&clients.sts, &context.pace, &settings.retry)
         .await

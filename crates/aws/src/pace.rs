@@ -29,12 +29,17 @@ struct Bucket {
     burst: f64,
     tokens: f64,
     refilled_at: Instant,
+    /// When the rate last dropped: calls already in flight when IAM starts throttling come back
+    /// throttled together, and one episode must slow the run once, not once per call.
+    decreased_at: Option<Instant>,
 }
 
 /// The lowest rate the pace drops to, calls per second.
 const MIN_RATE: f64 = 0.5;
 /// Multiplicative decrease on a throttle.
 const DECREASE: f64 = 0.7;
+/// Throttles within this long of the last decrease belong to the same episode.
+const EPISODE: Duration = Duration::from_millis(500);
 
 impl Pace {
     /// A pace of at most `rate` calls per second (infinite or non-positive means unlimited).
@@ -50,6 +55,7 @@ impl Pace {
                 // starts, and IAM's own bucket is shared with everything else in the account.
                 tokens: 1.0_f64.min(burst),
                 refilled_at: Instant::now(),
+                decreased_at: None,
             }),
             calls: AtomicU64::new(0),
             throttles: AtomicU64::new(0),
@@ -81,11 +87,14 @@ impl Pace {
     pub fn throttled(&self) {
         self.throttles.fetch_add(1, Ordering::Relaxed);
         let mut bucket = self.bucket.lock().expect("pace lock");
-        if bucket.rate.is_finite() {
-            bucket.refill(Instant::now());
+        let now = Instant::now();
+        let same_episode = bucket.decreased_at.is_some_and(|at| now - at < EPISODE);
+        if bucket.rate.is_finite() && !same_episode {
+            bucket.refill(now);
             bucket.rate = (bucket.rate * DECREASE).max(MIN_RATE);
             // Drop saved-up tokens too: they were granted at the rate IAM just refused.
             bucket.tokens = bucket.tokens.min(0.0);
+            bucket.decreased_at = Some(now);
         }
     }
 
@@ -137,13 +146,19 @@ mod tests {
     async fn a_throttle_slows_the_pace_and_successes_restore_it() {
         let pace = Pace::new(100.0);
         pace.throttled();
+        // Calls that were in flight together come back throttled together: one episode.
+        pace.throttled();
+        pace.throttled();
         let slowed = pace.bucket.lock().unwrap().rate;
         assert!((slowed - 70.0).abs() < 1e-9, "{slowed}");
         for _ in 0..10_000 {
             pace.succeeded();
         }
         assert_eq!(pace.bucket.lock().unwrap().rate, 100.0);
-        assert_eq!(pace.throttles(), 1);
+        assert_eq!(pace.throttles(), 3);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        pace.throttled();
+        assert!((pace.bucket.lock().unwrap().rate - 70.0).abs() < 1e-9);
     }
 
     #[tokio::test(start_paused = true)]

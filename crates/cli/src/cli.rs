@@ -69,7 +69,7 @@ pub struct InputArgs {
     /// Send every AWS call to this endpoint (also `AWS_ENDPOINT_URL`).
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
-    /// Access Advisor jobs in flight at once [default: 32].
+    /// Access Advisor jobs in flight at once [default: twice --rate, at least 8].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub concurrency: Option<u32>,
     /// IAM calls per second at most, across the whole run [default: 10].

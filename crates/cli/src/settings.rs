@@ -15,8 +15,6 @@ use crate::env_vars;
 
 /// Default window, days.
 pub const DEFAULT_WINDOW_DAYS: u32 = 180;
-/// Default jobs in flight.
-pub const DEFAULT_CONCURRENCY: usize = 32;
 /// Default IAM calls per second: conservative, since IAM's buckets are shared with the account.
 pub const DEFAULT_RATE: f64 = 10.0;
 
@@ -58,17 +56,17 @@ impl AuditSettings {
             Some(GranularityArg::Action) => Granularity::Action,
             None => audit.granularity.unwrap_or_default(),
         };
+        let rate = input.rate.or(audit.rate).unwrap_or(DEFAULT_RATE);
+        if !(rate.is_finite() && rate > 0.0) {
+            bail!("`[audit] rate` in the config must be a positive number of calls per second");
+        }
         let concurrency = input
             .concurrency
             .map(|n| n as usize)
             .or(audit.concurrency)
-            .unwrap_or(DEFAULT_CONCURRENCY);
+            .unwrap_or_else(|| default_concurrency(rate));
         if concurrency == 0 {
             bail!("`[audit] concurrency` in the config must be at least 1");
-        }
-        let rate = input.rate.or(audit.rate).unwrap_or(DEFAULT_RATE);
-        if !(rate.is_finite() && rate > 0.0) {
-            bail!("`[audit] rate` in the config must be a positive number of calls per second");
         }
         let collect = CollectSettings {
             kinds,
@@ -118,6 +116,13 @@ impl AuditSettings {
         }
         rules
     }
+}
+
+/// Jobs in flight by default: twice the rate. A job costs two or three calls spread over its
+/// latency (seconds), so this keeps the rate, not the concurrency, the limit on speed, while
+/// still bounding how much is outstanding at once.
+pub fn default_concurrency(rate: f64) -> usize {
+    ((rate * 2.0).ceil() as usize).clamp(8, 1000)
 }
 
 fn apply_fail_on(rules: &mut Rules, fail_on: Option<&[FailOn]>) {

@@ -126,7 +126,7 @@ pub struct AuditConfig {
     pub granularity: Option<Granularity>,
     /// Collect the policies granting stale and unused services (default false).
     pub attribute: Option<bool>,
-    /// Access Advisor jobs in flight at once (default 32).
+    /// Access Advisor jobs in flight at once (default twice the rate, at least 8).
     pub concurrency: Option<usize>,
     /// IAM calls per second at most (default 10).
     pub rate: Option<f64>,
