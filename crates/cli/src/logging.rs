@@ -71,3 +71,16 @@ pub fn report_records(report: &AuditReport, format: LogFormat) {
         message = "audit finished",
     );
 }
+
+/// Warns once about entities whose data could not be collected, naming the first error, so a
+/// missing permission reads as one sentence instead of one line per entity.
+pub fn warn_errors(report: &AuditReport) {
+    let mut failed = report.entities.iter().filter_map(|entity| entity.error.as_deref());
+    if let Some(first) = failed.next() {
+        let count = 1 + failed.count();
+        tracing::warn!(
+            "{count} of {} entities could not be audited; first: {first}",
+            report.entities.len()
+        );
+    }
+}

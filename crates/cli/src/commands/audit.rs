@@ -15,6 +15,7 @@ pub async fn run(args: &AuditArgs, log_format: LogFormat) -> anyhow::Result<Exit
     let facts = source::obtain(&settings).await?;
     let report = analyze(&facts.snapshot, &settings.default_rules(), OffsetDateTime::now_utc());
     logging::report_records(&report, log_format);
+    logging::warn_errors(&report);
     super::emit(&render::render(&report, args.format)?, args.output.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -34,6 +34,7 @@ pub async fn run(args: &CheckArgs, log_format: LogFormat) -> anyhow::Result<Exit
     }
     let report = analyze(&facts.snapshot, &rules, OffsetDateTime::now_utc());
     logging::report_records(&report, log_format);
+    logging::warn_errors(&report);
     match args.format {
         CheckFormat::Json => super::emit(&render::json(&report), None)?,
         CheckFormat::Text => super::emit(&findings(&report), None)?,
