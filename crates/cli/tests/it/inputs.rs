@@ -28,6 +28,22 @@ fn the_demo_snapshot_works_with_no_aws_access() {
 }
 
 #[test]
+fn reports_of_the_demo_snapshot_read_as_reviewed() {
+    let demo = repo_root().join("examples/demo-snapshot.json");
+    let demo = demo.to_str().unwrap();
+    let render = |format: &str| {
+        let output = iamsweep(&["audit", "--snapshot", demo, "--format", format]);
+        assert!(output.status.success(), "{format}: {}", stderr(&output));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    insta::assert_snapshot!("demo_markdown", render("markdown"));
+    insta::assert_snapshot!("demo_csv", render("csv"));
+    let check = iamsweep(&["check", "--snapshot", demo, "--fail-on", "stale"]);
+    assert_eq!(check.status.code(), Some(1));
+    insta::assert_snapshot!("demo_check_stale", String::from_utf8(check.stdout).unwrap());
+}
+
+#[test]
 fn a_saved_snapshot_gives_the_same_report_offline() {
     let sim = Sim::builder(scenario("audit.json")).start();
     let dir = tempfile::tempdir().unwrap();
