@@ -29,7 +29,13 @@ pub async fn obtain(settings: &AuditSettings) -> anyhow::Result<Facts> {
     let Collection { snapshot, .. } = collect(&clients, &settings.collect, &bar).await?;
     bar.finish();
     if let Some(path) = &settings.save_snapshot {
-        std::fs::write(path, snapshot.to_json())
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot create the snapshot file `{}`", path.display()))?;
+        let mut writer = std::io::BufWriter::new(file);
+        snapshot
+            .write_json(&mut writer)
+            .map_err(anyhow::Error::from)
+            .and_then(|()| Ok(std::io::Write::flush(&mut writer)?))
             .with_context(|| format!("cannot write the snapshot to `{}`", path.display()))?;
         tracing::info!(path = %path.display(), "snapshot saved");
     }
@@ -38,8 +44,14 @@ pub async fn obtain(settings: &AuditSettings) -> anyhow::Result<Facts> {
 
 /// Reads and checks a snapshot file, naming the file, line and field of any problem.
 pub fn load_snapshot(path: &Path) -> anyhow::Result<Snapshot> {
-    let text = std::fs::read_to_string(path)
+    let file = std::fs::File::open(path)
         .with_context(|| format!("cannot read the snapshot `{}`", path.display()))?;
-    Snapshot::from_json(&text)
-        .map_err(|error| anyhow::anyhow!("snapshot `{}`, {error}", path.display()))
+    Snapshot::from_reader(std::io::BufReader::new(file)).map_err(|error| {
+        // Only a failed parse reads the file a second time, to explain it by its schema.
+        let error = match std::fs::read_to_string(path) {
+            Ok(text) => Snapshot::diagnose(&text, error),
+            Err(_) => error,
+        };
+        anyhow::anyhow!("snapshot `{}`, {error}", path.display())
+    })
 }

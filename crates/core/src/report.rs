@@ -145,20 +145,25 @@ pub struct ServiceReport {
 impl ServiceReport {
     /// Classifies one service record; attribution is kept only for services not used.
     pub fn new(record: &ServiceRecord, state: ServiceState) -> Self {
+        Self::from_record(record.clone(), state)
+    }
+
+    /// [`ServiceReport::new`], consuming the record.
+    pub fn from_record(record: ServiceRecord, state: ServiceState) -> Self {
         ServiceReport {
-            namespace: record.namespace.clone(),
-            name: record.name.clone(),
+            namespace: record.namespace,
+            name: record.name,
             state,
             last_authenticated: record.last_authenticated,
-            last_authenticated_region: record.last_authenticated_region.clone(),
-            last_authenticated_entity: record.last_authenticated_entity.clone(),
+            last_authenticated_region: record.last_authenticated_region,
+            last_authenticated_entity: record.last_authenticated_entity,
             total_authenticated_entities: record.total_authenticated_entities,
-            actions: record.actions.clone(),
+            actions: record.actions,
             granted_by: match state {
                 ServiceState::Used => None,
-                ServiceState::Stale | ServiceState::Unused => record.granted_by.clone(),
+                ServiceState::Stale | ServiceState::Unused => record.granted_by,
             },
-            used_by: record.used_by.clone(),
+            used_by: record.used_by,
         }
     }
 }

@@ -51,30 +51,64 @@ pub struct CollectionStats {
 impl Snapshot {
     /// Parses a snapshot, naming the line and column of malformed JSON and checking the schema.
     pub fn from_json(text: &str) -> Result<Snapshot, InputError> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|error| InputError::at_json("snapshot", &error))?;
-        match value.get("schema").and_then(|schema| schema.as_str()) {
-            Some(SNAPSHOT_SCHEMA) => {}
-            Some(other) => {
-                return Err(InputError::field(
-                    "schema",
-                    format!("expected `{SNAPSHOT_SCHEMA}`, found `{other}`"),
-                ));
-            }
-            None => {
-                return Err(InputError::field(
-                    "schema",
-                    format!(
-                        "missing; expected `{SNAPSHOT_SCHEMA}` (is this an iamsweep snapshot?)"
-                    ),
-                ));
-            }
+        Self::from_reader(text.as_bytes())
+    }
+
+    /// [`Snapshot::from_json`] from a reader, without holding the whole text in memory: a
+    /// 10,000-entity snapshot is tens of megabytes of JSON.
+    pub fn from_reader(reader: impl std::io::Read) -> Result<Snapshot, InputError> {
+        match serde_json::from_reader::<_, Snapshot>(reader) {
+            Ok(snapshot) if snapshot.schema == SNAPSHOT_SCHEMA => Ok(snapshot),
+            Ok(snapshot) => Err(schema_error(Some(&snapshot.schema))),
+            Err(error) => Err(InputError::at_json("snapshot", &error)),
         }
-        serde_json::from_str(text).map_err(|error| InputError::at_json("snapshot", &error))
+    }
+
+    /// Explains a failed [`Snapshot::from_reader`] from the whole text: by the schema when the
+    /// document is not a v1 snapshot at all (which says more than the first field that did not
+    /// fit), else with the exact line and column, which a streaming parse reports less exactly.
+    pub fn diagnose(text: &str, error: InputError) -> InputError {
+        /// Reads only `schema`; the rest is skipped without building a tree.
+        #[derive(Deserialize)]
+        struct Probe {
+            schema: Option<serde_json::Value>,
+        }
+        match serde_json::from_str::<Probe>(text) {
+            Ok(Probe { schema: Some(serde_json::Value::String(schema)) })
+                if schema == SNAPSHOT_SCHEMA =>
+            {
+                match serde_json::from_str::<Snapshot>(text) {
+                    Err(precise) => InputError::at_json("snapshot", &precise),
+                    Ok(_) => error,
+                }
+            }
+            Ok(Probe { schema: Some(serde_json::Value::String(schema)) }) => {
+                schema_error(Some(&schema))
+            }
+            Ok(Probe { schema: _ }) => schema_error(None),
+            Err(_) => error,
+        }
     }
 
     /// Serialises the snapshot as pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a snapshot always serialises")
+    }
+
+    /// Writes the snapshot as pretty JSON to `writer`, without building the whole text first.
+    pub fn write_json(&self, writer: impl std::io::Write) -> serde_json::Result<()> {
+        serde_json::to_writer_pretty(writer, self)
+    }
+}
+
+fn schema_error(found: Option<&str>) -> InputError {
+    match found {
+        Some(other) => {
+            InputError::field("schema", format!("expected `{SNAPSHOT_SCHEMA}`, found `{other}`"))
+        }
+        None => InputError::field(
+            "schema",
+            format!("missing; expected `{SNAPSHOT_SCHEMA}` (is this an iamsweep snapshot?)"),
+        ),
     }
 }

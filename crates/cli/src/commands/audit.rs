@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use iamsweep_core::analysis::analyze;
+use iamsweep_core::analysis::analyze_owned;
 use time::OffsetDateTime;
 
 use crate::cli::{AuditArgs, LogFormat};
@@ -13,9 +13,10 @@ use crate::{logging, render, source};
 pub async fn run(args: &AuditArgs, log_format: LogFormat) -> anyhow::Result<ExitCode> {
     let settings = AuditSettings::resolve(&args.input)?;
     let facts = source::obtain(&settings).await?;
-    let report = analyze(&facts.snapshot, &settings.default_rules(), OffsetDateTime::now_utc());
+    let report =
+        analyze_owned(facts.snapshot, &settings.default_rules(), OffsetDateTime::now_utc());
     logging::report_records(&report, log_format);
     logging::warn_errors(&report);
-    super::emit(&render::render(&report, args.format)?, args.output.as_deref())?;
+    super::emit(args.output.as_deref(), |out| render::write(&report, args.format, out))?;
     Ok(ExitCode::SUCCESS)
 }

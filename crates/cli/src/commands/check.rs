@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
-use iamsweep_core::analysis::analyze;
+use iamsweep_core::analysis::analyze_owned;
 use iamsweep_core::model::Status;
 use iamsweep_core::report::{AuditReport, Verdict};
 use time::OffsetDateTime;
@@ -32,12 +32,14 @@ pub async fn run(args: &CheckArgs, log_format: LogFormat) -> anyhow::Result<Exit
              --save-snapshot FILE`"
         );
     }
-    let report = analyze(&facts.snapshot, &rules, OffsetDateTime::now_utc());
+    let report = analyze_owned(facts.snapshot, &rules, OffsetDateTime::now_utc());
     logging::report_records(&report, log_format);
     logging::warn_errors(&report);
     match args.format {
-        CheckFormat::Json => super::emit(&render::json(&report), None)?,
-        CheckFormat::Text => super::emit(&findings(&report), None)?,
+        CheckFormat::Json => super::emit(None, |out| render::json(&report, out))?,
+        CheckFormat::Text => {
+            super::emit(None, |out| Ok(out.write_all(findings(&report).as_bytes())?))?
+        }
     }
     let summary = &report.summary;
     eprintln!(

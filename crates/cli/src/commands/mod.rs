@@ -3,20 +3,32 @@
 pub mod audit;
 pub mod check;
 
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use anyhow::Context;
 
-/// Writes `text` to `path`, or to stdout.
-pub fn emit(text: &str, path: Option<&Path>) -> anyhow::Result<()> {
+/// Writes through `write` to `path`, or to stdout, buffered and flushed, naming the destination
+/// in any error.
+pub fn emit(
+    path: Option<&Path>,
+    write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     match path {
-        Some(path) => std::fs::write(path, text)
-            .with_context(|| format!("cannot write the output file `{}`", path.display())),
+        Some(path) => {
+            let file = File::create(path)
+                .with_context(|| format!("cannot create the output file `{}`", path.display()))?;
+            let mut writer = BufWriter::new(file);
+            write(&mut writer)
+                .and_then(|()| writer.flush().map_err(Into::into))
+                .with_context(|| format!("cannot write the output file `{}`", path.display()))
+        }
         None => {
-            use std::io::Write;
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(text.as_bytes()).context("cannot write to stdout")?;
-            stdout.flush().context("cannot write to stdout")
+            let mut writer = BufWriter::new(std::io::stdout().lock());
+            write(&mut writer)
+                .and_then(|()| writer.flush().map_err(Into::into))
+                .context("cannot write to stdout")
         }
     }
 }

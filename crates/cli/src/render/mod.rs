@@ -4,25 +4,29 @@ mod csv;
 mod markdown;
 mod table;
 
+use std::io::Write;
+
 use iamsweep_core::report::{AuditReport, EntityReport, ServiceState};
 
 use crate::cli::Format;
 
-/// Renders `report` in `format`.
-pub fn render(report: &AuditReport, format: Format) -> anyhow::Result<String> {
-    Ok(match format {
-        Format::Table => table::render(report),
-        Format::Json => json(report),
-        Format::Csv => csv::render(report)?,
-        Format::Markdown => markdown::render(report),
-    })
+/// Writes `report` in `format`.
+pub fn write(report: &AuditReport, format: Format, out: &mut dyn Write) -> anyhow::Result<()> {
+    match format {
+        Format::Table => out.write_all(table::render(report).as_bytes())?,
+        Format::Json => json(report, out)?,
+        Format::Csv => out.write_all(csv::render(report)?.as_bytes())?,
+        Format::Markdown => out.write_all(markdown::render(report).as_bytes())?,
+    }
+    Ok(())
 }
 
-/// The `iamsweep.audit/v1` document.
-pub fn json(report: &AuditReport) -> String {
-    let mut text = serde_json::to_string_pretty(report).expect("a report always serialises");
-    text.push('\n');
-    text
+/// Writes the `iamsweep.audit/v1` document, streamed: a 10,000-entity report is over 100 MB of
+/// text, which is never held in memory at once.
+pub fn json(report: &AuditReport, out: &mut dyn Write) -> anyhow::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report)?;
+    out.write_all(b"\n")?;
+    Ok(())
 }
 
 /// The namespaces of `entity` in `state`, space-separated.
