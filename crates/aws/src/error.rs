@@ -10,7 +10,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 fn transport_message<E, R>(error: &SdkError<E, R>) -> String
 where
     E: std::error::Error + 'static,
-    R: fmt::Debug,
+    R: fmt::Debug + 'static,
 {
     let kind = match error {
         SdkError::ConstructionFailure(_) => "request construction failed",
@@ -20,8 +20,16 @@ where
         _ => "failure",
     };
     let mut innermost: &dyn std::error::Error = error;
-    while let Some(source) = innermost.source() {
-        innermost = source;
+    loop {
+        if innermost.is::<aws_credential_types::provider::error::CredentialsError>() {
+            return "no AWS credentials found; set a profile (--profile or AWS_PROFILE, after \
+                    `aws sso login` for SSO), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                .to_string();
+        }
+        match innermost.source() {
+            Some(source) => innermost = source,
+            None => break,
+        }
     }
     format!("{kind}: {innermost}")
 }

@@ -61,7 +61,12 @@ pub enum Failure {
 /// Classifies an SDK error.
 pub fn classify<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> Failure {
     match error {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => Failure::Transient,
+        SdkError::TimeoutError(_) => Failure::Transient,
+        // Connection and timeout failures pass; a dispatch failure of another kind (no
+        // credentials, a bad endpoint URL) fails the same way every time.
+        SdkError::DispatchFailure(failure) if failure.is_io() || failure.is_timeout() => {
+            Failure::Transient
+        }
         SdkError::ResponseError(_) => Failure::Transient,
         SdkError::ServiceError(service) => match service.err().code() {
             Some("Throttling" | "ThrottlingException" | "RequestLimitExceeded") => {

@@ -129,3 +129,18 @@ fn config_values_apply_and_flags_override_them() {
     ]));
     assert_eq!(report["window_days"], 30);
 }
+
+#[test]
+fn no_credentials_is_one_sentence_and_exit_2() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_iamsweep"))
+        .args(["audit", "--endpoint-url", "http://127.0.0.1:9"])
+        .env_clear()
+        .env("HOME", "/nonexistent")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(message.contains("no AWS credentials found"), "{message}");
+    assert_eq!(message.trim_end().lines().count(), 1, "{message}");
+}
