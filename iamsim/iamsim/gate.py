@@ -113,7 +113,14 @@ class Gate:
         service = service_of(environ)
         action, params = describe(service, environ, self._read_body(environ))
         fault = None
-        if service == "iam":
+        if service == "sts" and action == "AssumeRole":
+            # scenario `accounts.ID.deny_assume_role`: the account refuses every role session
+            role_arn = str(params.get("RoleArn", ""))
+            parts = role_arn.split(":")
+            if len(parts) > 4 and parts[4] in settings.deny_assume_role:
+                fault = (403, "AccessDenied", "User is not authorized to perform: sts:AssumeRole "
+                                              f"on resource: {role_arn}")
+        elif service == "iam":
             if self.bucket is not None and not self.bucket.take():
                 fault = faults.THROTTLED
             elif faults.chance(settings.error_rate_percent):
@@ -121,7 +128,8 @@ class Gate:
         if fault:
             status, code, message = fault
             body = faults.query_error(code, message, sender=status < 500)
-            start_response(f"{status} {'Bad Request' if status == 400 else 'Internal Server Error'}",
+            reason = {400: "Bad Request", 403: "Forbidden"}.get(status, "Internal Server Error")
+            start_response(f"{status} {reason}",
                            [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
             self.recorder.write(service, action, params, status)
             return [body]

@@ -166,6 +166,17 @@ class Loader:
 
 
 def load(scenario: dict, account_id: str) -> IAMBackend:
+    from .settings import current
+
     backend = iam_backends[account_id]["aws"]
     Loader(backend, scenario).load()
+    # Other accounts, reached with sts:AssumeRole: moto keeps each account's data apart by the
+    # credentials' account id.
+    for other_id, spec in (scenario.get("accounts") or {}).items():
+        if other_id == account_id:
+            raise ScenarioError(f"accounts: {other_id!r} is the scenario's own account")
+        spec = spec or {}
+        if spec.get("deny_assume_role"):
+            current.deny_assume_role.add(str(other_id))
+        Loader(iam_backends[str(other_id)]["aws"], {**spec, "organization": None}).load()
     return backend

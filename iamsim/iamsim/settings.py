@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -14,6 +14,8 @@ class Settings:
     burst: int = 1
     seed: int = 0
     page_size: int | None = None  # cap on Access Advisor items a page, None = MaxItems
+    # accounts whose every sts:AssumeRole answers AccessDenied (scenario `accounts.ID.deny_assume_role`)
+    deny_assume_role: set[str] = field(default_factory=set)
 
 
 current = Settings()

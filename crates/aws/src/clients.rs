@@ -56,11 +56,20 @@ pub struct Clients {
     pub iam: aws_sdk_iam::Client,
     /// STS.
     pub sts: aws_sdk_sts::Client,
+    /// Organizations, for `--organization` (management or delegated administrator account).
+    pub organizations: aws_sdk_organizations::Client,
+    /// AWS Config, for the custom rule's `PutEvaluations`.
+    pub config: aws_sdk_config::Client,
 }
 
 impl Clients {
     /// Builds the clients of one account from its configuration.
     pub fn new(config: &SdkConfig) -> Self {
-        Clients { iam: aws_sdk_iam::Client::new(config), sts: aws_sdk_sts::Client::new(config) }
+        Clients {
+            iam: aws_sdk_iam::Client::new(config),
+            sts: aws_sdk_sts::Client::new(config),
+            organizations: aws_sdk_organizations::Client::new(config),
+            config: aws_sdk_config::Client::new(config),
+        }
     }
 }

@@ -6,9 +6,11 @@
 //!   retries with backoff ([`retry`]), and returns a [`iamsweep_core::snapshot::Snapshot`];
 //! - every decision made from what it gathers lives in `iamsweep-core`.
 
+pub mod accounts;
 pub mod advisor;
 pub mod clients;
 pub mod collector;
+pub mod config_rule;
 pub mod error;
 pub mod identity;
 pub mod inventory;
