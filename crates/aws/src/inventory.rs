@@ -173,7 +173,8 @@ fn policy_names(policies: Option<Vec<aws_sdk_iam::types::PolicyDetail>>) -> Vec<
     policies.unwrap_or_default().into_iter().filter_map(|policy| policy.policy_name).collect()
 }
 
-fn local_policy(detail: ManagedPolicyDetail) -> LocalPolicy {
+/// Converts one `GetAccountAuthorizationDetails` policy entry, decoding its documents.
+pub fn local_policy(detail: ManagedPolicyDetail) -> LocalPolicy {
     LocalPolicy {
         arn: detail.arn.unwrap_or_default(),
         name: detail.policy_name.unwrap_or_default(),

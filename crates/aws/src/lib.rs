@@ -4,17 +4,27 @@
 //! - [`collector::collect`] reads the inventory ([`inventory`]), then runs Access Advisor for
 //!   every entity ([`advisor`]) with bounded concurrency, a shared rate limit ([`pace`]) and
 //!   retries with backoff ([`retry`]), and returns a [`iamsweep_core::snapshot::Snapshot`];
+//! - enforcement: [`live`] reads iamsweep's boundary policies and an entity's state at apply
+//!   time, [`applier`] carries out a plan entity by entity, writing a [`journal`] entry (to a
+//!   directory or S3, via [`s3`]) before each change, and [`rollback`] undoes it; [`location`]
+//!   reads list files from disk or `s3://`;
 //! - every decision made from what it gathers lives in `iamsweep-core`.
 
 pub mod accounts;
 pub mod advisor;
+pub mod applier;
 pub mod clients;
 pub mod collector;
 pub mod config_rule;
 pub mod error;
 pub mod identity;
 pub mod inventory;
+pub mod journal;
+pub mod live;
+pub mod location;
 pub mod pace;
 pub mod retry;
+pub mod rollback;
+pub mod s3;
 
 pub use error::CallError;

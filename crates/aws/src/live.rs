@@ -1,0 +1,193 @@
+//! The live state enforcement compares against: iamsweep's boundary policies, and one entity's
+//! current boundary and policy version read again just before it is changed.
+//!
+//! The plan is computed from a snapshot that may be hours old; [`entity_state`] and
+//! [`default_version`] are read at apply time so that `check_preconditions` sees what IAM holds
+//! now, not what it held when the plan was made.
+
+use aws_sdk_iam::types::EntityType;
+use iamsweep_core::boundary::canonicalize;
+use iamsweep_core::model::EntityKind;
+use iamsweep_core::plan::{LivePolicy, LiveState, LiveVersion};
+use time::OffsetDateTime;
+
+use crate::error::CallError;
+use crate::inventory::{LocalPolicy, local_policy, to_time};
+use crate::pace::Pace;
+use crate::retry::{RetryPolicy, call};
+
+/// The boundary policies among `policies`: those whose path is exactly `path`, each default
+/// document canonicalised so the plan compares it exactly with the document it wants.
+pub fn live_state(policies: &[LocalPolicy], path: &str) -> LiveState {
+    let policies = policies
+        .iter()
+        .filter(|policy| policy.path == path)
+        .filter_map(|policy| {
+            let default_version_id = policy.default_version_id.clone()?;
+            let document = policy
+                .versions
+                .iter()
+                .find(|version| version.version_id == default_version_id)
+                .and_then(|version| version.document.clone())
+                .unwrap_or_default();
+            // A document that does not parse is kept as it is: it differs from any document
+            // iamsweep writes, so the plan replaces it.
+            let default_document = canonicalize(&document).unwrap_or(document);
+            let versions = policy
+                .versions
+                .iter()
+                .map(|version| LiveVersion {
+                    version_id: version.version_id.clone(),
+                    is_default: version.is_default,
+                    created: version.created.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+                })
+                .collect();
+            Some((
+                policy.arn.clone(),
+                LivePolicy { default_version_id, default_document, versions },
+            ))
+        })
+        .collect();
+    LiveState { policies }
+}
+
+/// Reads the customer managed policies (one paged `GetAccountAuthorizationDetails` walk
+/// filtered to them: documents of every version included) and keeps those under `path`.
+pub async fn read_live_state(
+    iam: &aws_sdk_iam::Client,
+    pace: &Pace,
+    retry: &RetryPolicy,
+    path: &str,
+) -> Result<LiveState, CallError> {
+    let mut policies = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = call(pace, retry, "iam:GetAccountAuthorizationDetails", "account", || {
+            iam.get_account_authorization_details()
+                .filter(EntityType::LocalManagedPolicy)
+                .max_items(1000)
+                .set_marker(marker.clone())
+                .send()
+        })
+        .await?;
+        policies.extend(page.policies.unwrap_or_default().into_iter().map(local_policy));
+        match page.marker {
+            Some(next) if page.is_truncated => marker = Some(next),
+            _ => break,
+        }
+    }
+    Ok(live_state(&policies, path))
+}
+
+/// What IAM holds now for one user or role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntityState {
+    /// Its permissions boundary.
+    pub boundary_arn: Option<String>,
+}
+
+/// Reads one user's or role's current boundary (`GetUser`/`GetRole`).
+pub async fn entity_state(
+    iam: &aws_sdk_iam::Client,
+    pace: &Pace,
+    retry: &RetryPolicy,
+    kind: EntityKind,
+    name: &str,
+) -> Result<EntityState, CallError> {
+    let boundary = match kind {
+        EntityKind::Role => {
+            call(pace, retry, "iam:GetRole", name, || iam.get_role().role_name(name).send())
+                .await?
+                .role
+                .and_then(|role| role.permissions_boundary)
+        }
+        _ => call(pace, retry, "iam:GetUser", name, || iam.get_user().user_name(name).send())
+            .await?
+            .user
+            .and_then(|user| user.permissions_boundary),
+    };
+    Ok(EntityState { boundary_arn: boundary.and_then(|b| b.permissions_boundary_arn) })
+}
+
+/// The default version of a policy, `None` when the policy does not exist.
+pub async fn default_version(
+    iam: &aws_sdk_iam::Client,
+    pace: &Pace,
+    retry: &RetryPolicy,
+    policy_arn: &str,
+) -> Result<Option<String>, CallError> {
+    match call(pace, retry, "iam:GetPolicy", policy_arn, || {
+        iam.get_policy().policy_arn(policy_arn).send()
+    })
+    .await
+    {
+        Ok(output) => Ok(output.policy.and_then(|policy| policy.default_version_id)),
+        Err(error) if error.is_no_such_entity() => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// Every version of a policy (`ListPolicyVersions`), to find the oldest non-default one when
+/// the policy is at IAM's limit of five.
+pub async fn versions(
+    iam: &aws_sdk_iam::Client,
+    pace: &Pace,
+    retry: &RetryPolicy,
+    policy_arn: &str,
+) -> Result<Vec<LiveVersion>, CallError> {
+    let output = call(pace, retry, "iam:ListPolicyVersions", policy_arn, || {
+        iam.list_policy_versions().policy_arn(policy_arn).send()
+    })
+    .await?;
+    Ok(output
+        .versions
+        .unwrap_or_default()
+        .into_iter()
+        .map(|version| LiveVersion {
+            version_id: version.version_id.unwrap_or_default(),
+            is_default: version.is_default_version,
+            created: version.create_date.and_then(to_time).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        })
+        .collect())
+}
+
+/// The version to delete before adding one: the oldest non-default one, when there are five.
+/// (The original sample deleted "default minus 3", which can be the default itself.)
+pub fn version_to_delete(versions: &[LiveVersion]) -> Option<String> {
+    if versions.len() < 5 {
+        return None;
+    }
+    versions
+        .iter()
+        .filter(|version| !version.is_default)
+        .min_by(|a, b| {
+            (a.created, version_number(&a.version_id))
+                .cmp(&(b.created, version_number(&b.version_id)))
+        })
+        .map(|version| version.version_id.clone())
+}
+
+/// `v12` -> 12, so that versions created in the same second still sort by age.
+fn version_number(version_id: &str) -> u64 {
+    version_id.trim_start_matches('v').parse().unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(id: &str, is_default: bool) -> LiveVersion {
+        LiveVersion { version_id: id.into(), is_default, created: OffsetDateTime::UNIX_EPOCH }
+    }
+
+    #[test]
+    fn the_oldest_non_default_version_goes_first_and_only_at_five() {
+        let four: Vec<LiveVersion> =
+            ["v1", "v2", "v3", "v4"].iter().map(|id| version(id, *id == "v4")).collect();
+        assert_eq!(version_to_delete(&four), None);
+        // Created the same second: the number decides, and the default v1 is never chosen.
+        let five: Vec<LiveVersion> =
+            ["v10", "v1", "v9", "v11", "v12"].iter().map(|id| version(id, *id == "v1")).collect();
+        assert_eq!(version_to_delete(&five).as_deref(), Some("v9"));
+    }
+}
