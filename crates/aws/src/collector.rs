@@ -62,6 +62,22 @@ impl Default for CollectSettings {
     }
 }
 
+impl AdvisorContext {
+    /// The shared context of one run over one account's IAM client.
+    pub fn new(iam: aws_sdk_iam::Client, settings: &CollectSettings) -> Self {
+        AdvisorContext {
+            iam,
+            pace: Pace::new(settings.rate),
+            retry: settings.retry,
+            poll: settings.poll,
+            granularity: settings.granularity,
+            attribute: settings.attribute,
+            names: Default::default(),
+            latency: Default::default(),
+        }
+    }
+}
+
 /// Hooks for showing progress; every method has a no-op default.
 pub trait Progress: Send + Sync {
     /// The inventory is known: `total` entities will be collected.
@@ -120,15 +136,7 @@ pub async fn collect(
     progress: &dyn Progress,
 ) -> Result<Collection, CollectError> {
     let started = Instant::now();
-    let context = Arc::new(AdvisorContext {
-        iam: clients.iam.clone(),
-        pace: Pace::new(settings.rate),
-        retry: settings.retry,
-        poll: settings.poll,
-        granularity: settings.granularity,
-        attribute: settings.attribute,
-        latency: Default::default(),
-    });
+    let context = Arc::new(AdvisorContext::new(clients.iam.clone(), settings));
     let caller = caller_identity(&clients.sts, &context.pace, &settings.retry)
         .await
         .map_err(CollectError::Identity)?;

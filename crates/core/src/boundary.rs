@@ -156,7 +156,7 @@ pub fn synthesize(
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !namespace_ok {
-            return Err(BoundaryRefusal::InvalidNamespace(service.namespace.clone()));
+            return Err(BoundaryRefusal::InvalidNamespace(service.namespace.to_string()));
         }
         allowed.insert(format!("{}:*", service.namespace));
     }

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -170,10 +171,11 @@ impl EntityRecord {
 /// One service granted to an entity and its last access, as Access Advisor reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceRecord {
-    /// The IAM namespace, such as `s3`.
-    pub namespace: String,
-    /// The display name, such as `Amazon S3`.
-    pub name: String,
+    /// The IAM namespace, such as `s3`. Shared (`Arc<str>`): an account repeats the same few
+    /// hundred namespaces and names hundreds of thousands of times.
+    pub namespace: Arc<str>,
+    /// The display name, such as `Amazon S3`, shared like the namespace.
+    pub name: Arc<str>,
     /// Last authenticated access (allowed or denied) within the tracking period; `None` when not
     /// used within it (which is not "never": AWS tracks at least the last 400 days).
     #[serde(
@@ -204,7 +206,7 @@ pub struct ServiceRecord {
 
 impl ServiceRecord {
     /// A granted service with no recorded access.
-    pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Self {
+    pub fn new(namespace: impl Into<Arc<str>>, name: impl Into<Arc<str>>) -> Self {
         ServiceRecord {
             namespace: namespace.into(),
             name: name.into(),

@@ -2,6 +2,8 @@
 //!
 //! Field names here are a contract that scripts depend on; add fields, never rename them.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -117,9 +119,9 @@ pub struct EntityReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceReport {
     /// The IAM namespace, such as `s3`.
-    pub namespace: String,
+    pub namespace: Arc<str>,
     /// The display name, such as `Amazon S3`.
-    pub name: String,
+    pub name: Arc<str>,
     /// Used, stale or unused.
     pub state: ServiceState,
     /// Last access within the tracking period.

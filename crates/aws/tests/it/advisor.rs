@@ -29,6 +29,7 @@ fn context(iam: Client, attribute: bool) -> AdvisorContext {
         poll: PollTiming::default(),
         granularity: Granularity::Service,
         attribute,
+        names: Default::default(),
         latency: Default::default(),
     }
 }
@@ -100,7 +101,7 @@ async fn a_job_is_polled_until_complete_and_every_page_is_read() {
     let mut entity = EntityRecord::new(EntityKind::Role, ARN, "app");
     collect_entity(&context, &mut entity).await;
     assert_eq!(entity.status, Status::Ok, "{:?}", entity.error);
-    let namespaces: Vec<&str> = entity.services.iter().map(|s| s.namespace.as_str()).collect();
+    let namespaces: Vec<&str> = entity.services.iter().map(|s| &*s.namespace).collect();
     assert_eq!(namespaces, ["s3", "ec2", "sqs"]);
     assert!(entity.services[0].last_authenticated.is_some());
     assert_eq!(first_page.num_calls(), 3);

@@ -35,7 +35,7 @@ fn namespaces(entity: &EntityReport, state: ServiceState) -> String {
         .services
         .iter()
         .filter(|service| service.state == state)
-        .map(|service| service.namespace.as_str())
+        .map(|service| &*service.namespace)
         .collect::<Vec<_>>()
         .join(" ")
 }
