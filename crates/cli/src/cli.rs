@@ -72,9 +72,23 @@ pub struct InputArgs {
     /// Access Advisor jobs in flight at once [default: twice --rate, at least 8].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub concurrency: Option<u32>,
-    /// IAM calls per second at most, across the whole run [default: 10].
+    /// IAM calls per second at most, across the whole run [default: 10]; per account with
+    /// `--accounts` or `--organization`.
     #[arg(long, value_name = "CALLS_PER_SECOND", value_parser = parse_rate)]
     pub rate: Option<f64>,
+    /// Audit these accounts (comma-separated ids) through `--assume-role`.
+    #[arg(long, value_delimiter = ',', value_name = "ID,ID", value_parser = parse_account_id,
+          group = "targets", requires = "assume_role", conflicts_with_all = ["snapshot", "save_snapshot"])]
+    pub accounts: Option<Vec<String>>,
+    /// Audit every active account of the Organization (`organizations:ListAccounts`, from the
+    /// management or a delegated administrator account) through `--assume-role`.
+    #[arg(long, group = "targets", requires = "assume_role",
+          conflicts_with_all = ["snapshot", "save_snapshot"])]
+    pub organization: bool,
+    /// The role to assume in each account of `--accounts` or `--organization` (a name, or
+    /// `path/name`); one session per account for the whole run.
+    #[arg(long, value_name = "NAME", requires = "targets")]
+    pub assume_role: Option<String>,
 }
 
 /// `iamsweep audit`.
@@ -163,6 +177,15 @@ impl From<FailOnArg> for FailOn {
 fn parse_kind(text: &str) -> Result<iamsweep_core::model::EntityKind, String> {
     iamsweep_core::model::EntityKind::parse(text)
         .ok_or_else(|| format!("expected `users`, `roles` or `groups`, found `{text}`"))
+}
+
+fn parse_account_id(text: &str) -> Result<String, String> {
+    let id = text.trim();
+    if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(id.to_string())
+    } else {
+        Err(format!("expected a 12-digit account id, found `{text}`"))
+    }
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {

@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 success; 1 findings (`check`); 2 bad input or a run that could not finish.
 
+mod accounts;
 mod cli;
 mod commands;
 mod env_vars;

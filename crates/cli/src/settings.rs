@@ -33,6 +33,27 @@ pub struct AuditSettings {
     pub collect: CollectSettings,
     /// The config file, parsed (default when none was given).
     pub config: Config,
+    /// Which accounts: the caller's, or others through a role.
+    pub targets: Targets,
+}
+
+/// The accounts a run audits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Targets {
+    /// The account of the credentials.
+    Caller,
+    /// These accounts, through `role`.
+    Accounts {
+        /// Account ids, in the order given, without repeats.
+        ids: Vec<String>,
+        /// The role assumed in each.
+        role: String,
+    },
+    /// Every active account of the Organization, through `role`.
+    Organization {
+        /// The role assumed in each.
+        role: String,
+    },
 }
 
 impl AuditSettings {
@@ -88,6 +109,7 @@ impl AuditSettings {
             },
             collect,
             config,
+            targets: targets(input),
         })
     }
 
@@ -115,6 +137,23 @@ impl AuditSettings {
             rules.ignore_policies = args.ignore_policy.clone();
         }
         rules
+    }
+}
+
+fn targets(input: &InputArgs) -> Targets {
+    match (&input.accounts, input.organization, &input.assume_role) {
+        (Some(ids), _, Some(role)) => {
+            let mut unique: Vec<String> = Vec::new();
+            for id in ids {
+                if !unique.contains(id) {
+                    unique.push(id.clone());
+                }
+            }
+            Targets::Accounts { ids: unique, role: role.clone() }
+        }
+        (None, true, Some(role)) => Targets::Organization { role: role.clone() },
+        // clap makes `--accounts`/`--organization` and `--assume-role` require each other.
+        _ => Targets::Caller,
     }
 }
 

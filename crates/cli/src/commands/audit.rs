@@ -6,12 +6,25 @@ use iamsweep_core::analysis::analyze_owned;
 use time::OffsetDateTime;
 
 use crate::cli::{AuditArgs, LogFormat};
-use crate::settings::AuditSettings;
-use crate::{logging, render, source};
+use crate::settings::{AuditSettings, Targets};
+use crate::{accounts, logging, render, source};
 
 /// Runs the audit; exits 0 once the report is written (entity errors are in the report).
 pub async fn run(args: &AuditArgs, log_format: LogFormat) -> anyhow::Result<ExitCode> {
     let settings = AuditSettings::resolve(&args.input)?;
+    if settings.targets != Targets::Caller {
+        let report = accounts::audit(&settings, &settings.default_rules(), log_format).await?;
+        eprintln!("{}", accounts::rollup_line(&report));
+        if let [only] = report.accounts.as_slice()
+            && let Some(audit) = &only.report
+        {
+            // One account keeps the single-account shape in every format.
+            super::emit(args.output.as_deref(), |out| render::write(audit, args.format, out))?;
+        } else {
+            super::emit(args.output.as_deref(), |out| accounts::write(&report, args.format, out))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let facts = source::obtain(&settings).await?;
     let report =
         analyze_owned(facts.snapshot, &settings.default_rules(), OffsetDateTime::now_utc());

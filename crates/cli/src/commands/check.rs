@@ -13,8 +13,8 @@ use iamsweep_core::report::{AuditReport, Verdict};
 use time::OffsetDateTime;
 
 use crate::cli::{CheckArgs, CheckFormat, LogFormat};
-use crate::settings::AuditSettings;
-use crate::{logging, render, source};
+use crate::settings::{AuditSettings, Targets};
+use crate::{accounts, logging, render, source};
 
 /// Runs the gate.
 pub async fn run(args: &CheckArgs, log_format: LogFormat) -> anyhow::Result<ExitCode> {
@@ -23,6 +23,9 @@ pub async fn run(args: &CheckArgs, log_format: LogFormat) -> anyhow::Result<Exit
     if !rules.ignore_policies.is_empty() {
         // Ignoring a policy means knowing which policies grant each service.
         settings.collect.attribute = true;
+    }
+    if settings.targets != Targets::Caller {
+        return run_accounts(args, &settings, &rules, log_format).await;
     }
     let facts = source::obtain(&settings).await?;
     if !rules.ignore_policies.is_empty() && !facts.snapshot.attributed {
@@ -49,6 +52,48 @@ pub async fn run(args: &CheckArgs, log_format: LogFormat) -> anyhow::Result<Exit
         summary.status.error + summary.status.skipped
     );
     Ok(exit_code(&report))
+}
+
+/// The gate over several accounts: an account that could not be audited fails it like an
+/// entity that could not be evaluated.
+async fn run_accounts(
+    args: &CheckArgs,
+    settings: &AuditSettings,
+    rules: &iamsweep_core::compliance::Rules,
+    log_format: LogFormat,
+) -> anyhow::Result<ExitCode> {
+    let report = accounts::audit(settings, rules, log_format).await?;
+    match args.format {
+        CheckFormat::Json => super::emit(None, |out| match report.accounts.as_slice() {
+            [only] if only.report.is_some() => {
+                render::json(only.report.as_ref().expect("checked"), out)
+            }
+            _ => accounts::write(&report, crate::cli::Format::Json, out),
+        })?,
+        CheckFormat::Text => {
+            let mut text = String::new();
+            for account in &report.accounts {
+                match &account.report {
+                    Some(audit) => text.push_str(&findings(audit)),
+                    None => text.push_str(&format!(
+                        "ERROR account {}: {}\n",
+                        account.account_id,
+                        account.error.as_deref().unwrap_or("not audited")
+                    )),
+                }
+            }
+            super::emit(None, |out| Ok(out.write_all(text.as_bytes())?))?
+        }
+    }
+    eprintln!("{}", accounts::rollup_line(&report));
+    let rollup = &report.rollup;
+    Ok(if rollup.verdict.non_compliant > 0 {
+        ExitCode::from(1)
+    } else if rollup.failed + rollup.status.error + rollup.status.skipped > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// One line per non-compliant entity, then one per entity that could not be evaluated.

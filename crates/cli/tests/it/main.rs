@@ -1,12 +1,14 @@
 //! End-to-end tests: the real `iamsweep` binary against iamsim on 127.0.0.1.
 //!
 //! Modules:
+//! - `accounts`: several accounts through `--assume-role`, one refusing it;
 //! - `sim`: starting iamsim and running the binary with test credentials;
 //! - `sdk`: the unmodified AWS SDK for Rust against iamsim's added actions;
 //! - `audit`: classification of every entity against the scenario's truth, paging, groups,
 //!   attribution, failed jobs, throttling;
 //! - `inputs`: bad flags, config and snapshot files, and offline analysis.
 
+mod accounts;
 mod audit;
 mod inputs;
 mod sdk;

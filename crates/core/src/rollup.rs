@@ -1,0 +1,125 @@
+//! Many accounts in one document: each account's `iamsweep.audit/v1` report (or why it could not
+//! be audited) and a roll-up over all of them.
+//!
+//! The `iamsweep.accounts/v1` JSON is a contract (`audit --format json` with several accounts).
+//! With a single account the binaries keep writing the plain `iamsweep.audit/v1` report.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::report::{AuditReport, StatusCounts, VerdictCounts};
+
+/// The `schema` value of the multi-account document.
+pub const ACCOUNTS_SCHEMA: &str = "iamsweep.accounts/v1";
+
+/// Every account of a run and the roll-up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountsReport {
+    /// Always [`ACCOUNTS_SCHEMA`].
+    pub schema: String,
+    /// When the document was made.
+    #[serde(with = "time::serde::rfc3339")]
+    pub generated_at: OffsetDateTime,
+    /// One entry per requested account, in the order asked (by id for `--organization`).
+    pub accounts: Vec<AccountEntry>,
+    /// Sums over `accounts`.
+    pub rollup: Rollup,
+}
+
+/// One account's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountEntry {
+    /// The account id.
+    pub account_id: String,
+    /// `ok` (see `report`) or `error` (see `error`).
+    pub status: AccountStatus,
+    /// Why the account could not be audited (the role could not be assumed, for example).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The account's audit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<AuditReport>,
+}
+
+/// Whether an account was audited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountStatus {
+    /// Audited (some entities may still have failed: see the report).
+    Ok,
+    /// Not audited.
+    Error,
+}
+
+/// Sums over the audited accounts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rollup {
+    /// Accounts requested.
+    pub accounts: usize,
+    /// Accounts audited.
+    pub audited: usize,
+    /// Accounts that could not be audited.
+    pub failed: usize,
+    /// Entities over every audited account.
+    pub entities: usize,
+    /// Entities per status.
+    pub status: StatusCounts,
+    /// Entities per verdict.
+    pub verdict: VerdictCounts,
+    /// AWS calls made.
+    pub calls: u64,
+    /// Calls answered with `Throttling`.
+    pub throttles: u64,
+}
+
+impl AccountsReport {
+    /// The document over `accounts`, with its roll-up.
+    pub fn new(accounts: Vec<AccountEntry>, generated_at: OffsetDateTime) -> Self {
+        let rollup = rollup(&accounts);
+        AccountsReport { schema: ACCOUNTS_SCHEMA.to_string(), generated_at, accounts, rollup }
+    }
+}
+
+impl AccountEntry {
+    /// An audited account.
+    pub fn audited(report: AuditReport) -> Self {
+        AccountEntry {
+            account_id: report.account_id.clone(),
+            status: AccountStatus::Ok,
+            error: None,
+            report: Some(report),
+        }
+    }
+
+    /// An account that could not be audited.
+    pub fn failed(account_id: impl Into<String>, error: impl Into<String>) -> Self {
+        AccountEntry {
+            account_id: account_id.into(),
+            status: AccountStatus::Error,
+            error: Some(error.into()),
+            report: None,
+        }
+    }
+}
+
+/// Sums the audited accounts' summaries.
+pub fn rollup(accounts: &[AccountEntry]) -> Rollup {
+    let mut rollup = Rollup { accounts: accounts.len(), ..Rollup::default() };
+    for account in accounts {
+        let Some(report) = &account.report else {
+            rollup.failed += 1;
+            continue;
+        };
+        let summary = &report.summary;
+        rollup.audited += 1;
+        rollup.entities += summary.entities;
+        rollup.status.ok += summary.status.ok;
+        rollup.status.error += summary.status.error;
+        rollup.status.skipped += summary.status.skipped;
+        rollup.verdict.compliant += summary.verdict.compliant;
+        rollup.verdict.non_compliant += summary.verdict.non_compliant;
+        rollup.calls += summary.calls;
+        rollup.throttles += summary.throttles;
+    }
+    rollup
+}

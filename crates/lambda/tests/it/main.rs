@@ -1,0 +1,9 @@
+//! The Lambda handler against iamsim on 127.0.0.1, one event kind at a time.
+//!
+//! Modules:
+//! - `sim`: starting iamsim and building the function's runtime with test credentials;
+//! - `events`: scheduled, Config item, Config periodic and fan-out events, and the
+//!   deadline-and-resume path.
+
+mod events;
+mod sim;
