@@ -34,6 +34,14 @@ pub enum Command {
     Audit(AuditArgs),
     /// Compliance gate: one line per non-compliant entity; exit 1 if any, 0 if none.
     Check(CheckArgs),
+    /// Show the tags and permissions boundaries `apply` would write, and every skip with its
+    /// reason. Writes nothing to IAM.
+    Plan(crate::enforce::PlanArgs),
+    /// Write the plan's tags and boundaries (only with `--apply`), journaling each change.
+    Apply(crate::enforce::ApplyArgs),
+    /// Undo what `apply` wrote, from the journal or the previous-boundary tag (only with
+    /// `--apply`).
+    Rollback(crate::enforce::RollbackArgs),
 }
 
 /// Where the data comes from, what to collect, how fast.

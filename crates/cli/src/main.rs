@@ -5,6 +5,7 @@
 mod accounts;
 mod cli;
 mod commands;
+mod enforce;
 mod env_vars;
 mod logging;
 mod progress;
@@ -32,6 +33,9 @@ fn main() -> ExitCode {
         match &cli.command {
             Command::Audit(args) => commands::audit::run(args, cli.log_format).await,
             Command::Check(args) => commands::check::run(args, cli.log_format).await,
+            Command::Plan(args) => commands::plan::run(args).await,
+            Command::Apply(args) => commands::apply::run(args).await,
+            Command::Rollback(args) => commands::rollback::run(args).await,
         }
     });
     match result {

@@ -1,7 +1,10 @@
 //! One module per subcommand.
 
+pub mod apply;
 pub mod audit;
 pub mod check;
+pub mod plan;
+pub mod rollback;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

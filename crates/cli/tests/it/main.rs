@@ -6,10 +6,13 @@
 //! - `sdk`: the unmodified AWS SDK for Rust against iamsim's added actions;
 //! - `audit`: classification of every entity against the scenario's truth, paging, groups,
 //!   attribution, failed jobs, throttling;
-//! - `inputs`: bad flags, config and snapshot files, and offline analysis.
+//! - `inputs`: bad flags, config and snapshot files, and offline analysis;
+//! - `enforce`: plan, apply and rollback read back through the SDK: exact boundaries, guardrails,
+//!   idempotence, the five-version limit, refused plans, throttling and failures, S3 lists.
 
 mod accounts;
 mod audit;
+mod enforce;
 mod inputs;
 mod sdk;
 mod sim;

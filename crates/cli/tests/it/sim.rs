@@ -101,6 +101,14 @@ impl Sim {
         all.extend(["--endpoint-url", &self.url]);
         iamsweep(&all)
     }
+
+    /// Runs `iamsweep ARGS --endpoint-url URL` with test credentials overridden by `env`
+    /// (such as an assumed role's session).
+    pub fn iamsweep_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--endpoint-url", &self.url]);
+        iamsweep_with_env(&all, env)
+    }
 }
 
 impl Drop for Sim {
@@ -113,6 +121,11 @@ impl Drop for Sim {
 /// Runs the real binary with an environment that can only reach what the arguments name:
 /// static test credentials, no profile files, no instance metadata.
 pub fn iamsweep(args: &[&str]) -> Output {
+    iamsweep_with_env(args, &[])
+}
+
+/// [`iamsweep`] with extra or overriding environment variables.
+pub fn iamsweep_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_iamsweep"))
         .args(args)
         .env_clear()
@@ -124,6 +137,7 @@ pub fn iamsweep(args: &[&str]) -> Output {
         .env("AWS_CONFIG_FILE", "/nonexistent/iamsweep-test-config")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/iamsweep-test-credentials")
         .env("IAMSWEEP_POLL_FIRST_MS", "5")
+        .envs(env.iter().copied())
         .output()
         .expect("iamsweep runs")
 }

@@ -1,0 +1,171 @@
+//! `iamsweep apply`: carry out a plan (from `--plan`, or made now from the audit inputs).
+//!
+//! Without `--apply` nothing is written: the run prints what it would write. Before any write
+//! the whole plan is checked: the per-run cap (`--max-changes`), the plan's age and, for a plan
+//! file, that IAM still holds what the plan saw for every entity it restricts. Then each entity
+//! is applied on its own (see `iamsweep_aws::applier`), one failure never stopping the others.
+//!
+//! Exit codes: 0 when every planned change was made (or, in a dry run, could be); 2 when the
+//! plan is refused before any write, or when any entity failed (the others are still applied;
+//! run `apply` again to converge).
+
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use iamsweep_aws::applier::{Applied, Applier, Status, describe};
+use iamsweep_aws::journal::new_run_id;
+use iamsweep_core::guardrails::Caller;
+use iamsweep_core::model::EntityRecord;
+use iamsweep_core::plan::{Outcome, Plan, check_fresh, check_max_changes};
+use iamsweep_core::settings::{DEFAULT_MAX_CHANGES, DEFAULT_MAX_PLAN_AGE_HOURS};
+use time::{Duration, OffsetDateTime};
+
+use crate::enforce::{ApplyArgs, Aws, make_plan, resolve_settings};
+use crate::settings::AuditSettings;
+
+/// Runs `apply`.
+pub async fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
+    let settings = AuditSettings::resolve(&args.input)?;
+    let guardrails = &settings.config.guardrails;
+    let aws = Aws::connect(&settings.connection, settings.collect.rate).await;
+    let plan = match &args.plan {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the plan `{}`", path.display()))?;
+            let plan = Plan::from_json(&text)
+                .map_err(|error| anyhow::anyhow!("plan `{}`, {error}", path.display()))?;
+            let hours = guardrails.max_plan_age_hours.unwrap_or(DEFAULT_MAX_PLAN_AGE_HOURS);
+            check_fresh(&plan, OffsetDateTime::now_utc(), Duration::hours(i64::from(hours)))
+                .with_context(|| format!("refusing the plan `{}`", path.display()))?;
+            plan
+        }
+        None => {
+            let enforce = resolve_settings(
+                &settings.config,
+                args.input.config.as_deref(),
+                settings.window_days,
+                &aws,
+                args.replace_foreign_boundaries,
+            )
+            .await?;
+            make_plan(&settings, &enforce, &aws).await?
+        }
+    };
+    let max = args.max_changes.or(guardrails.max_changes).unwrap_or(DEFAULT_MAX_CHANGES);
+    check_max_changes(&plan, max).context("stopped before writing anything")?;
+    let caller = aws.caller().await?;
+    check_caller(&plan, &caller.account_id, &caller.arn)?;
+    let journal = aws.journal(&args.journal)?;
+    let applier = Applier {
+        iam: &aws.clients.iam,
+        pace: &aws.pace,
+        retry: aws.retry,
+        journal: &journal,
+        run_id: new_run_id(OffsetDateTime::now_utc()),
+    };
+    if args.plan.is_some() {
+        // A plan file may be hours old: refuse it whole, before any write, when an entity it
+        // restricts has changed since, rather than apply half of a stale plan.
+        let mut changed = Vec::new();
+        for entity in plan.changes() {
+            if let Err(reason) = applier.verify(entity).await {
+                changed.push(reason);
+            }
+        }
+        if !changed.is_empty() {
+            bail!("refusing the plan, nothing written: {}", changed.join("; "));
+        }
+    }
+    if !args.apply {
+        print_dry_run(&plan);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let results = applier.apply(&plan, OffsetDateTime::now_utc).await;
+    let failed = print_results(&results);
+    if results.iter().any(|result| !result.actions.is_empty() || result.status == Status::Failed) {
+        eprintln!(
+            "journal: {} (run {}); undo with `iamsweep rollback --run {} --apply --journal {}`",
+            journal.describe(),
+            applier.run_id,
+            applier.run_id,
+            journal.describe()
+        );
+    }
+    Ok(if failed > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+/// Refuses a plan that would change the principal running `apply` (a plan file may have been
+/// made by someone else, protecting another principal).
+fn check_caller(plan: &Plan, account_id: &str, caller_arn: &str) -> anyhow::Result<()> {
+    if plan.account_id != account_id {
+        bail!(
+            "the plan is for account {}, but the credentials are of account {account_id}",
+            plan.account_id
+        );
+    }
+    let Some(caller) = Caller::parse(caller_arn) else { return Ok(()) };
+    if let Some(entity) = plan.changes().find(|entity| {
+        caller.is(&EntityRecord::new(entity.kind, &entity.arn, &entity.name), account_id)
+    }) {
+        bail!(
+            "refusing the plan, nothing written: it changes `{}`, the principal running iamsweep \
+             now (`{caller_arn}`); hint: make the plan with these credentials",
+            entity.arn
+        );
+    }
+    Ok(())
+}
+
+fn print_dry_run(plan: &Plan) {
+    for entity in &plan.entities {
+        let label = format!("{} {}", entity.kind.as_str(), entity.name);
+        match entity.outcome {
+            Outcome::Change => println!("would change {label}: {}", describe(entity).join("; ")),
+            Outcome::Skipped => println!(
+                "skip {label}: {}",
+                entity.skips.iter().map(|skip| skip.reason.as_str()).collect::<Vec<_>>().join("; ")
+            ),
+            Outcome::Unchanged => {}
+        }
+    }
+    let summary = &plan.summary;
+    eprintln!(
+        "dry run, nothing written: {} entities would change ({} boundaries), {} unchanged, {} \
+         skipped; add --apply to write",
+        summary.change, summary.restricted, summary.unchanged, summary.skipped
+    );
+}
+
+/// Prints one line per changed, skipped or failed entity; returns how many failed.
+fn print_results(results: &[Applied]) -> usize {
+    let mut counts = [0usize; 4];
+    for result in results {
+        let label = format!("{} {}", result.kind.as_str(), result.name);
+        let detail = result.detail.as_deref().unwrap_or("");
+        match result.status {
+            Status::Changed => {
+                counts[0] += 1;
+                println!("changed {label}: {}", result.actions.join("; "));
+            }
+            Status::Unchanged => counts[1] += 1,
+            Status::Skipped => {
+                counts[2] += 1;
+                println!("skipped {label}: {detail}");
+            }
+            Status::Failed => {
+                counts[3] += 1;
+                let done = if result.actions.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (done before the failure: {})", result.actions.join("; "))
+                };
+                println!("failed {label}: {detail}{done}");
+            }
+        }
+    }
+    eprintln!(
+        "{} changed, {} unchanged, {} skipped, {} failed",
+        counts[0], counts[1], counts[2], counts[3]
+    );
+    counts[3]
+}

@@ -1,0 +1,132 @@
+//! `iamsweep plan`: what `apply` would change, and why each skipped entity is left alone.
+//!
+//! Reads IAM (the audit, iamsweep's boundary policies, the caller) and writes nothing to it.
+//! Exit 0 once the plan is shown (and written with `--output`).
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use iamsweep_core::plan::{EntityPlan, Outcome, Plan};
+
+use crate::enforce::{Aws, PlanArgs, PlanFormat, make_plan, resolve_settings};
+use crate::settings::AuditSettings;
+
+/// Runs `plan`.
+pub async fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
+    let settings = AuditSettings::resolve(&args.input)?;
+    let aws = Aws::connect(&settings.connection, settings.collect.rate).await;
+    let enforce = resolve_settings(
+        &settings.config,
+        args.input.config.as_deref(),
+        settings.window_days,
+        &aws,
+        args.replace_foreign_boundaries,
+    )
+    .await?;
+    let plan = make_plan(&settings, &enforce, &aws).await?;
+    if let Some(path) = &args.output {
+        super::emit(Some(path), |out| {
+            Ok(out.write_all(format!("{}\n", plan.to_json()).as_bytes())?)
+        })?;
+        tracing::info!(path = %path.display(), "plan written");
+    }
+    super::emit(None, |out| Ok(out.write_all(render(&plan, args.format).as_bytes())?))?;
+    if args.format == PlanFormat::Json {
+        eprintln!("{}", summary_line(&plan));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The plan in `format`.
+pub fn render(plan: &Plan, format: PlanFormat) -> String {
+    match format {
+        PlanFormat::Json => format!("{}\n", plan.to_json()),
+        PlanFormat::Table => table(plan),
+        PlanFormat::Markdown => markdown(plan),
+    }
+}
+
+/// One line: how many entities change, are restricted, unchanged, skipped.
+pub fn summary_line(plan: &Plan) -> String {
+    let summary = &plan.summary;
+    format!(
+        "plan: {} entities change ({} boundaries), {} unchanged, {} skipped",
+        summary.change, summary.restricted, summary.unchanged, summary.skipped
+    )
+}
+
+/// The changes of an entity in a few words, such as `create policy, tag 8, attach`.
+pub fn changes(entity: &EntityPlan) -> String {
+    let mut parts = Vec::new();
+    if let Some(boundary) = &entity.boundary {
+        if boundary.create_policy {
+            parts.push("create policy".to_string());
+        }
+        if let Some(version) = &boundary.delete_version {
+            parts.push(format!("delete version {version}"));
+        }
+        if boundary.create_version {
+            parts.push("new policy version".to_string());
+        }
+        if boundary.attach {
+            parts.push(format!("attach {}", boundary.policy_name));
+        }
+    }
+    if let Some(tags) = &entity.tags {
+        parts.push(format!("tag {}", tags.set.len()));
+    }
+    parts.join(", ")
+}
+
+fn reasons(entity: &EntityPlan) -> String {
+    entity.skips.iter().map(|skip| skip.reason.as_str()).collect::<Vec<_>>().join("; ")
+}
+
+fn outcome(entity: &EntityPlan) -> &'static str {
+    match entity.outcome {
+        Outcome::Change => "change",
+        Outcome::Unchanged => "unchanged",
+        Outcome::Skipped => "skipped",
+    }
+}
+
+fn table(plan: &Plan) -> String {
+    use comfy_table::presets::UTF8_FULL_CONDENSED;
+    use comfy_table::{ContentArrangement, Table};
+    let mut table = Table::new();
+    table
+        .load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(["KIND", "NAME", "OUTCOME", "CHANGES", "WHY NOT (MORE)"]);
+    for entity in &plan.entities {
+        table.add_row([
+            entity.kind.as_str(),
+            &entity.name,
+            outcome(entity),
+            &changes(entity),
+            &reasons(entity),
+        ]);
+    }
+    format!("{table}\n{}\n", summary_line(plan))
+}
+
+fn markdown(plan: &Plan) -> String {
+    let escape = |text: &str| text.replace('|', "\\|").replace('\n', " ");
+    let mut out = format!(
+        "## iamsweep plan for account {}\n\n{}\n\n| kind | name | outcome | changes | why not (more) |\n|---|---|---|---|---|\n",
+        plan.account_id,
+        summary_line(plan)
+    );
+    for entity in &plan.entities {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            entity.kind.as_str(),
+            escape(&entity.name),
+            outcome(entity),
+            escape(&changes(entity)),
+            escape(&reasons(entity))
+        );
+    }
+    out
+}

@@ -1,0 +1,245 @@
+//! What `plan`, `apply` and `rollback` share: their flags, the enforcement settings (config,
+//! list files from disk or S3, flags), and the facts a plan is made from.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use iamsweep_aws::clients::Clients;
+use iamsweep_aws::collector::{Collection, collect};
+use iamsweep_aws::identity::{CallerIdentity, caller_identity};
+use iamsweep_aws::journal::{DEFAULT_JOURNAL, JournalStore};
+use iamsweep_aws::live::{live_state, read_live_state};
+use iamsweep_aws::location::Location;
+use iamsweep_aws::pace::Pace;
+use iamsweep_aws::retry::RetryPolicy;
+use iamsweep_aws::s3::{self, S3};
+use iamsweep_core::analysis::analyze;
+use iamsweep_core::config::Config;
+use iamsweep_core::error::Location as ErrorLocation;
+use iamsweep_core::plan::{LiveState, Plan, build_plan};
+use iamsweep_core::settings::{EnforceSettings, ListTexts};
+use iamsweep_core::snapshot::Snapshot;
+use time::OffsetDateTime;
+
+use crate::cli::InputArgs;
+use crate::progress::Bar;
+use crate::settings::AuditSettings;
+use crate::source::load_snapshot;
+
+/// `iamsweep plan`.
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// Inputs (a live collection, or `--snapshot`).
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// How to show the plan on stdout.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
+    pub format: PlanFormat,
+    /// Also write the plan (`iamsweep.plan/v1` JSON) to this file, for `apply --plan`.
+    #[arg(long, value_name = "PLAN.json")]
+    pub output: Option<PathBuf>,
+    /// Replace boundaries that iamsweep did not create (default: leave them and report them).
+    #[arg(long)]
+    pub replace_foreign_boundaries: bool,
+}
+
+/// `iamsweep apply`.
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    /// Inputs, when no `--plan` is given: a plan is made from them first.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Apply this plan file (from `plan --output`) instead of planning now.
+    #[arg(long, value_name = "PLAN.json", conflicts_with_all = ["snapshot", "save_snapshot", "replace_foreign_boundaries"])]
+    pub plan: Option<PathBuf>,
+    /// Really write. Without it, print what would be written and write nothing.
+    #[arg(long)]
+    pub apply: bool,
+    /// At most this many entities restricted (boundary changed) in this run
+    /// [default: guardrails.max_changes, else 10].
+    #[arg(long, value_name = "N")]
+    pub max_changes: Option<usize>,
+    /// Journal location: a directory or `s3://bucket/prefix` [default: ./iamsweep-journal].
+    #[arg(long, value_name = "DIR_OR_S3_URI", default_value = DEFAULT_JOURNAL)]
+    pub journal: String,
+    /// Replace boundaries that iamsweep did not create (default: leave them and report them).
+    #[arg(long)]
+    pub replace_foreign_boundaries: bool,
+}
+
+/// `iamsweep rollback`.
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["entity", "run", "all"])))]
+pub struct RollbackArgs {
+    /// Roll back these users or roles (ARN or name), from the journal, or from their
+    /// previous-boundary tag when the journal has nothing on them.
+    #[arg(long, value_name = "ARN_OR_NAME", num_args = 1..)]
+    pub entity: Vec<String>,
+    /// Roll back every change of one run.
+    #[arg(long, value_name = "RUN_ID")]
+    pub run: Option<String>,
+    /// Roll back everything the journal (or, without one, the previous-boundary tags) records.
+    #[arg(long)]
+    pub all: bool,
+    /// Really write. Without it, print what would be written and write nothing.
+    #[arg(long)]
+    pub apply: bool,
+    /// Journal location: a directory or `s3://bucket/prefix` [default: ./iamsweep-journal].
+    #[arg(long, value_name = "DIR_OR_S3_URI", default_value = DEFAULT_JOURNAL)]
+    pub journal: String,
+    /// A TOML configuration file (the boundary path and tag keys come from it).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// AWS profile to use instead of the default chain.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region (IAM is global; this only picks the STS and S3 endpoints).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (also `AWS_ENDPOINT_URL`).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+/// `plan --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// A table for the terminal.
+    Table,
+    /// The `iamsweep.plan/v1` JSON document.
+    Json,
+    /// A Markdown table, for a pull request or a change ticket.
+    Markdown,
+}
+
+/// The AWS side of an enforcement run: clients, one pace for every call, retries.
+pub struct Aws {
+    /// IAM and STS.
+    pub clients: Clients,
+    /// S3, for list files and the journal.
+    pub s3: S3,
+    /// The run's shared pace.
+    pub pace: Pace,
+    /// Retries.
+    pub retry: RetryPolicy,
+}
+
+impl Aws {
+    /// Connects (lazily: no call is made here).
+    pub async fn connect(connection: &iamsweep_aws::clients::Connection, rate: f64) -> Self {
+        let sdk = connection.load().await;
+        let retry = RetryPolicy::default();
+        Aws {
+            clients: Clients::new(&sdk),
+            s3: S3 { client: s3::client(&sdk), retry },
+            pace: Pace::new(rate),
+            retry,
+        }
+    }
+
+    /// Who runs iamsweep.
+    pub async fn caller(&self) -> anyhow::Result<CallerIdentity> {
+        caller_identity(&self.clients.sts, &self.pace, &self.retry).await.context(
+            "could not identify the caller with sts:GetCallerIdentity; check the credentials",
+        )
+    }
+
+    /// The journal at `location`.
+    pub fn journal(&self, location: &str) -> anyhow::Result<JournalStore> {
+        JournalStore::parse(location, Some(self.s3.clone()))
+            .with_context(|| format!("invalid journal location `{location}`"))
+    }
+}
+
+/// Resolves the enforcement settings: the config, its list files (read now, from disk or S3),
+/// and the flags. A list file that cannot be read stops the run: it never means "no entries".
+pub async fn resolve_settings(
+    config: &Config,
+    config_path: Option<&std::path::Path>,
+    window_days: u32,
+    aws: &Aws,
+    replace_foreign_boundaries: bool,
+) -> anyhow::Result<EnforceSettings> {
+    let read = async |field: &str, location: &Option<String>| -> anyhow::Result<Option<String>> {
+        let Some(location) = location else { return Ok(None) };
+        let parsed = Location::parse(location).with_context(|| format!("`{field}`"))?;
+        let text = parsed
+            .read(Some(&aws.s3), &aws.pace)
+            .await
+            .with_context(|| format!("cannot read the list file `{location}` named by `{field}`; a list that cannot be read never means an empty one"))?;
+        Ok(Some(text))
+    };
+    let do_not_list =
+        read("guardrails.do_not_list_file", &config.guardrails.do_not_list_file).await?;
+    let base_actions =
+        read("boundary.base_actions_file", &config.boundary.base_actions_file).await?;
+    let lists =
+        ListTexts { do_not_list: do_not_list.as_deref(), base_actions: base_actions.as_deref() };
+    let mut settings = EnforceSettings::resolve(config, window_days, &lists).map_err(|error| {
+        match (&error.location, &config.boundary.base_actions_file) {
+            // Only the base actions file has lines that can be wrong.
+            (ErrorLocation::Line { .. }, Some(file)) => {
+                anyhow::anyhow!("base actions file `{file}`, {error}")
+            }
+            _ => anyhow::anyhow!(
+                "config file `{}`, {error}",
+                config_path.map_or("(none)".to_string(), |path| path.display().to_string())
+            ),
+        }
+    })?;
+    if replace_foreign_boundaries {
+        settings.boundary.replace_foreign_boundaries = true;
+    }
+    Ok(settings)
+}
+
+/// Collects (or loads) the facts and makes a plan. With `--snapshot`, the principal to protect
+/// is the one running iamsweep now, not the one that collected the snapshot.
+pub async fn make_plan(
+    settings: &AuditSettings,
+    enforce: &EnforceSettings,
+    aws: &Aws,
+) -> anyhow::Result<Plan> {
+    let (snapshot, live) = gather(settings, enforce, aws).await?;
+    let now = OffsetDateTime::now_utc();
+    let report = analyze(&snapshot, &settings.default_rules(), now);
+    Ok(build_plan(&snapshot, &report, &live, enforce, now))
+}
+
+async fn gather(
+    settings: &AuditSettings,
+    enforce: &EnforceSettings,
+    aws: &Aws,
+) -> anyhow::Result<(Snapshot, LiveState)> {
+    let path = &enforce.boundary.path;
+    if let Some(file) = &settings.snapshot {
+        let mut snapshot = load_snapshot(file)?;
+        let caller = aws.caller().await?;
+        if caller.account_id != snapshot.account_id {
+            bail!(
+                "the snapshot `{}` is of account {}, but the credentials are of account {}; a plan \
+                 must be made and applied in the snapshot's account",
+                file.display(),
+                snapshot.account_id,
+                caller.account_id
+            );
+        }
+        snapshot.caller_arn = Some(caller.arn);
+        let live = read_live_state(&aws.clients.iam, &aws.pace, &aws.retry, path)
+            .await
+            .context("could not read iamsweep's boundary policies")?;
+        return Ok((snapshot, live));
+    }
+    let mut collect_settings = settings.collect.clone();
+    collect_settings.include_local_policies = true;
+    let bar = Bar::new();
+    let Collection { snapshot, local_policies, .. } =
+        collect(&aws.clients, &collect_settings, &bar).await?;
+    bar.finish();
+    if let Some(file) = &settings.save_snapshot {
+        std::fs::write(file, snapshot.to_json())
+            .with_context(|| format!("cannot write the snapshot to `{}`", file.display()))?;
+    }
+    Ok((snapshot, live_state(&local_policies, path)))
+}
