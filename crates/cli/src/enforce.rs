@@ -201,6 +201,13 @@ pub async fn make_plan(
     enforce: &EnforceSettings,
     aws: &Aws,
 ) -> anyhow::Result<Plan> {
+    if !matches!(settings.targets, crate::settings::Targets::Caller) {
+        bail!(
+            "plan and apply act on the account of the credentials; --accounts and \
+             --organization are for audit and check\nhint: run plan and apply with each \
+             account's credentials, or deploy the Lambda fan-out (README, Running in AWS)"
+        );
+    }
     let (snapshot, live) = gather(settings, enforce, aws).await?;
     let now = OffsetDateTime::now_utc();
     let report = analyze(&snapshot, &settings.default_rules(), now);

@@ -144,3 +144,12 @@ fn no_credentials_is_one_sentence_and_exit_2() {
     assert!(message.contains("no AWS credentials found"), "{message}");
     assert_eq!(message.trim_end().lines().count(), 1, "{message}");
 }
+
+#[test]
+fn plan_refuses_other_accounts_before_any_call() {
+    let sim = Sim::builder(scenario("audit.json")).record().start();
+    let output = sim.iamsweep(&["plan", "--accounts", "210987654321", "--assume-role", "Auditor"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("--accounts and --organization are for audit and check"));
+    assert!(sim.calls().is_empty(), "no AWS call on bad input");
+}
