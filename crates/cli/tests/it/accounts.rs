@@ -68,7 +68,7 @@ fn each_account_is_audited_through_its_own_session_and_a_refusal_is_reported() {
     assert_eq!(document["rollup"]["accounts"], 2);
     assert_eq!(document["rollup"]["audited"], 1);
     assert_eq!(document["rollup"]["failed"], 1);
-    assert_eq!(document["rollup"]["entities"], 3);
+    assert_eq!(document["rollup"]["entities"], 4);
 
     // One session per account, asked once, whatever the number of IAM calls that follow.
     let mut assumed: Vec<String> = sim

@@ -3,7 +3,9 @@
 //! Modules:
 //! - `sim`: starting iamsim and building the function's runtime with test credentials;
 //! - `events`: scheduled, Config item, Config periodic and fan-out events, and the
-//!   deadline-and-resume path.
+//!   deadline-and-resume path;
+//! - `policy`: every action the function calls is granted by `deploy/`, and nothing more.
 
 mod events;
+mod policy;
 mod sim;
