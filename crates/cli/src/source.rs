@@ -44,14 +44,8 @@ pub async fn obtain(settings: &AuditSettings) -> anyhow::Result<Facts> {
 
 /// Reads and checks a snapshot file, naming the file, line and field of any problem.
 pub fn load_snapshot(path: &Path) -> anyhow::Result<Snapshot> {
-    let file = std::fs::File::open(path)
+    let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read the snapshot `{}`", path.display()))?;
-    Snapshot::from_reader(std::io::BufReader::new(file)).map_err(|error| {
-        // Only a failed parse reads the file a second time, to explain it by its schema.
-        let error = match std::fs::read_to_string(path) {
-            Ok(text) => Snapshot::diagnose(&text, error),
-            Err(_) => error,
-        };
-        anyhow::anyhow!("snapshot `{}`, {error}", path.display())
-    })
+    Snapshot::from_slice(&bytes)
+        .map_err(|error| anyhow::anyhow!("snapshot `{}`, {error}", path.display()))
 }
