@@ -129,11 +129,28 @@ pub struct Collection {
     pub caller: CallerIdentity,
 }
 
+/// The skip reason of an entity not started before the deadline; the Lambda finds the entities
+/// to resume by it.
+pub const RESUME_REASON: &str =
+    "time budget reached before this entity started; the next run resumes here";
+
 /// Collects a snapshot of the account the clients point at.
 pub async fn collect(
     clients: &Clients,
     settings: &CollectSettings,
     progress: &dyn Progress,
+) -> Result<Collection, CollectError> {
+    collect_selected(clients, settings, progress, |_| true).await
+}
+
+/// Collects the inventory's entities for which `select` is true (the Config rule's one changed
+/// entity, or those a time-limited run left), in inventory order, with the same guarantees as
+/// [`collect`].
+pub async fn collect_selected(
+    clients: &Clients,
+    settings: &CollectSettings,
+    progress: &dyn Progress,
+    select: impl Fn(&EntityRecord) -> bool,
 ) -> Result<Collection, CollectError> {
     let started = Instant::now();
     let context = Arc::new(AdvisorContext::new(clients.iam.clone(), settings));
@@ -149,6 +166,8 @@ pub async fn collect(
     )
     .await
     .map_err(CollectError::Inventory)?;
+    let entities: Vec<EntityRecord> =
+        entities.into_iter().filter(|entity| select(entity)).collect();
     progress.started(entities.len());
     let entities = fan_out(&context, entities, settings, progress).await;
     let snapshot = Snapshot {
@@ -191,10 +210,7 @@ async fn fan_out(
         let permit = semaphore.clone().acquire_owned().await.expect("semaphore never closes");
         if settings.deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             entity.status = Status::Skipped;
-            entity.skip_reason = Some(
-                "time budget reached before this entity started; the next run resumes here"
-                    .to_string(),
-            );
+            entity.skip_reason = Some(RESUME_REASON.to_string());
             finish(&mut slots, index, entity);
             continue;
         }

@@ -26,6 +26,5 @@ pub mod pace;
 pub mod retry;
 pub mod rollback;
 pub mod s3;
-pub mod selected;
 
 pub use error::CallError;

@@ -11,6 +11,7 @@ use iamsweep_aws::accounts::assume;
 use iamsweep_aws::applier::{self, Applier};
 use iamsweep_aws::clients::{Clients, Connection};
 use iamsweep_aws::collector::{CollectSettings, Collection};
+use iamsweep_aws::collector::{NoProgress, RESUME_REASON, collect_selected};
 use iamsweep_aws::config_rule::{
     self, Evaluation, deleted, evaluate, is_service_linked, kind_of, put_evaluations,
 };
@@ -20,7 +21,6 @@ use iamsweep_aws::live::live_state;
 use iamsweep_aws::location::Location;
 use iamsweep_aws::pace::Pace;
 use iamsweep_aws::s3::{self, S3};
-use iamsweep_aws::selected::{RESUME_REASON, collect_selected};
 use iamsweep_core::analysis::analyze;
 use iamsweep_core::model::{EntityRecord, Status};
 use iamsweep_core::plan::{build_plan, check_max_changes};
@@ -203,7 +203,7 @@ async fn collect_resumable(
         .filter(|marker| !marker.pending.is_empty())
         .map(|marker| marker.pending.into_iter().collect());
     answer.resumed = pending.is_some();
-    let collection = collect_selected(clients, settings, |entity: &EntityRecord| {
+    let collection = collect_selected(clients, settings, &NoProgress, |entity: &EntityRecord| {
         pending.as_ref().is_none_or(|pending| pending.contains(&entity.arn))
     })
     .await?;
@@ -359,12 +359,16 @@ async fn config_item(
         Some(kind) => {
             let mut settings = collect_settings(runtime, deadline, false);
             settings.kinds = vec![kind];
-            let collection =
-                collect_selected(&runtime.clients, &settings, |entity: &EntityRecord| {
+            let collection = collect_selected(
+                &runtime.clients,
+                &settings,
+                &NoProgress,
+                |entity: &EntityRecord| {
                     entity.id.as_deref() == Some(item.resource_id.as_str())
                         || item.arn.as_deref() == Some(entity.arn.as_str())
-                })
-                .await?;
+                },
+            )
+            .await?;
             answer.account_id = collection.snapshot.account_id.clone();
             count(&mut answer, &collection.snapshot.entities, 0);
             match collection.snapshot.entities.first() {
