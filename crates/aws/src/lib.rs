@@ -22,6 +22,7 @@ pub mod inventory;
 pub mod journal;
 pub mod live;
 pub mod location;
+pub mod logs;
 pub mod pace;
 pub mod retry;
 pub mod rollback;

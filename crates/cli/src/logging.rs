@@ -2,7 +2,7 @@
 //! the original Python sample logged (`msgtype` detail|summary, `entitytype`, `entityname`,
 //! `service`, `TotalAuthenticatedEntities`, `message`), so existing log searches keep working.
 
-use iamsweep_core::report::{AuditReport, ServiceState};
+use iamsweep_core::report::AuditReport;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::LogFormat;
@@ -21,47 +21,13 @@ pub fn init(format: LogFormat) {
 }
 
 /// Emits the per-service `detail` and per-entity `summary` records of a report, as the original
-/// sample did. Only for JSON logs: for people the report itself says the same.
+/// sample did, then the run's summary. Only for JSON logs: for people the report itself says
+/// the same.
 pub fn report_records(report: &AuditReport, format: LogFormat) {
     if format != LogFormat::Json {
         return;
     }
-    for entity in &report.entities {
-        for service in &entity.services {
-            let message = match (service.state, service.last_authenticated) {
-                (ServiceState::Unused, _) | (_, None) => {
-                    "not accessed in the tracking period".to_string()
-                }
-                (state, Some(when)) => format!("{} (last accessed {when})", state.as_str()),
-            };
-            tracing::info!(
-                msgtype = "detail",
-                entitytype = entity.kind.as_str(),
-                entityname = %entity.name,
-                service = %service.namespace,
-                TotalAuthenticatedEntities = service.total_authenticated_entities.unwrap_or(0),
-                state = service.state.as_str(),
-                message = %message,
-            );
-        }
-        tracing::info!(
-            msgtype = "summary",
-            entitytype = entity.kind.as_str(),
-            entityname = %entity.name,
-            status = entity.status.as_str(),
-            granted = entity.granted,
-            used = entity.used,
-            stale = entity.stale,
-            unused = entity.unused,
-            coverage_percent = entity.coverage_percent,
-            verdict = entity.verdict.map(|verdict| verdict.as_str()),
-            message = %entity
-                .error
-                .clone()
-                .or_else(|| entity.skip_reason.clone())
-                .unwrap_or_else(|| entity.reasons.join("; ")),
-        );
-    }
+    iamsweep_aws::logs::report_records(report);
     tracing::info!(
         msgtype = "summary",
         entities = report.summary.entities,

@@ -256,7 +256,7 @@ async fn audit(
     let collection = collect_resumable(runtime, clients, event, &settings, &mut answer).await?;
     let now = OffsetDateTime::now_utc();
     let report = analyze(&collection.snapshot, &runtime.settings.rules(), now);
-    logs::report_records(&report);
+    iamsweep_aws::logs::report_records(&report);
     count(&mut answer, &collection.snapshot.entities, report.summary.verdict.non_compliant);
     if writes.tags || writes.boundaries {
         let mut enforce = enforce_settings(runtime).await?;
@@ -426,7 +426,7 @@ async fn config_periodic(
         .filter_map(|entity| evaluate(entity, &rules, now, notified_at))
         .collect();
     let report = analyze(&collection.snapshot, &rules, now);
-    logs::report_records(&report);
+    iamsweep_aws::logs::report_records(&report);
     count(&mut answer, &collection.snapshot.entities, report.summary.verdict.non_compliant);
     if !evaluations.is_empty() {
         answer.evaluations = send(runtime, result_token, &evaluations).await?;

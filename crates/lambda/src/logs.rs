@@ -1,8 +1,8 @@
 //! JSON logs, one object a line, with the CLI's `--log-format json` fields (`msgtype`
 //! detail|summary, `entitytype`, `entityname`, `service`, `TotalAuthenticatedEntities`,
-//! `message`), ending with one summary line per invocation.
+//! `message`; the records themselves come from `iamsweep_aws::logs`), ending with one summary
+//! line per invocation.
 
-use iamsweep_core::report::{AuditReport, ServiceState};
 use tracing_subscriber::EnvFilter;
 
 use crate::env_vars;
@@ -18,47 +18,6 @@ pub fn init() {
         .with_current_span(false)
         .with_ansi(false)
         .init();
-}
-
-/// The per-service `detail` and per-entity `summary` records of a report.
-pub fn report_records(report: &AuditReport) {
-    for entity in &report.entities {
-        for service in &entity.services {
-            let message = match (service.state, service.last_authenticated) {
-                (ServiceState::Unused, _) | (_, None) => {
-                    "not accessed in the tracking period".to_string()
-                }
-                (state, Some(when)) => format!("{} (last accessed {when})", state.as_str()),
-            };
-            tracing::info!(
-                msgtype = "detail",
-                account_id = %report.account_id,
-                entitytype = entity.kind.as_str(),
-                entityname = %entity.name,
-                service = %service.namespace,
-                TotalAuthenticatedEntities = service.total_authenticated_entities.unwrap_or(0),
-                state = service.state.as_str(),
-                message = %message,
-            );
-        }
-        tracing::info!(
-            msgtype = "summary",
-            account_id = %report.account_id,
-            entitytype = entity.kind.as_str(),
-            entityname = %entity.name,
-            status = entity.status.as_str(),
-            granted = entity.granted,
-            used = entity.used,
-            stale = entity.stale,
-            unused = entity.unused,
-            verdict = entity.verdict.map(|verdict| verdict.as_str()),
-            message = %entity
-                .error
-                .clone()
-                .or_else(|| entity.skip_reason.clone())
-                .unwrap_or_else(|| entity.reasons.join("; ")),
-        );
-    }
 }
 
 /// The invocation's last line.

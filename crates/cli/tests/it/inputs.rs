@@ -153,3 +153,31 @@ fn plan_refuses_other_accounts_before_any_call() {
     assert!(stderr(&output).contains("--accounts and --organization are for audit and check"));
     assert!(sim.calls().is_empty(), "no AWS call on bad input");
 }
+
+#[test]
+fn json_logs_keep_the_original_samples_fields() {
+    let demo = repo_root().join("examples/demo-snapshot.json");
+    let output = iamsweep(&[
+        "--log-format",
+        "json",
+        "audit",
+        "--snapshot",
+        demo.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let records: Vec<serde_json::Value> = stderr(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("every log line is one JSON object"))
+        .collect();
+    let detail = records
+        .iter()
+        .find(|r| r["msgtype"] == "detail" && r["entityname"] == "alice" && r["service"] == "s3")
+        .expect("a detail record per service");
+    assert_eq!(detail["entitytype"], "user");
+    assert_eq!(detail["TotalAuthenticatedEntities"], 1);
+    assert!(detail["message"].as_str().unwrap().starts_with("used (last accessed "));
+    let summaries = records.iter().filter(|r| r["msgtype"] == "summary").count();
+    assert_eq!(summaries, 8 + 1, "one summary per entity, then the run's");
+}
