@@ -76,3 +76,67 @@ impl Location {
         }
     }
 }
+
+/// The contents of the list files a configuration names (`guardrails.do_not_list_file`,
+/// `boundary.base_actions_file`), read from disk or S3, for `EnforceSettings::resolve`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListFiles {
+    /// The do-not list, when configured.
+    pub do_not_list: Option<String>,
+    /// The base actions, when configured.
+    pub base_actions: Option<String>,
+}
+
+impl ListFiles {
+    /// Reads every list file `config` names. A file that cannot be read is an error naming it
+    /// and its config key: a list that cannot be read never means an empty one (the original
+    /// sample's bug).
+    pub async fn read(
+        config: &iamsweep_core::config::Config,
+        s3: Option<&S3>,
+        pace: &Pace,
+    ) -> Result<ListFiles, ListFileError> {
+        let read = async |key: &'static str, location: &Option<String>| match location {
+            None => Ok(None),
+            Some(location) => match Location::parse(location) {
+                Ok(parsed) => parsed.read(s3, pace).await.map(Some),
+                Err(error) => Err(error),
+            }
+            .map_err(|source| ListFileError {
+                key,
+                location: location.clone(),
+                source,
+            }),
+        };
+        Ok(ListFiles {
+            do_not_list: read("guardrails.do_not_list_file", &config.guardrails.do_not_list_file)
+                .await?,
+            base_actions: read("boundary.base_actions_file", &config.boundary.base_actions_file)
+                .await?,
+        })
+    }
+
+    /// The texts, as `EnforceSettings::resolve` takes them.
+    pub fn texts(&self) -> iamsweep_core::settings::ListTexts<'_> {
+        iamsweep_core::settings::ListTexts {
+            do_not_list: self.do_not_list.as_deref(),
+            base_actions: self.base_actions.as_deref(),
+        }
+    }
+}
+
+/// A list file that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot read the list file `{location}` named by `{key}`; a list that cannot be read never \
+     means an empty one"
+)]
+pub struct ListFileError {
+    /// The config key naming the file.
+    pub key: &'static str,
+    /// The file's location as configured.
+    pub location: String,
+    /// Why it could not be read.
+    #[source]
+    pub source: ReadError,
+}

@@ -10,7 +10,7 @@ use iamsweep_aws::collector::{Collection, collect};
 use iamsweep_aws::identity::{CallerIdentity, caller_identity};
 use iamsweep_aws::journal::{DEFAULT_JOURNAL, JournalStore};
 use iamsweep_aws::live::{live_state, read_live_state};
-use iamsweep_aws::location::Location;
+use iamsweep_aws::location::ListFiles;
 use iamsweep_aws::pace::Pace;
 use iamsweep_aws::retry::RetryPolicy;
 use iamsweep_aws::s3::{self, S3};
@@ -18,7 +18,7 @@ use iamsweep_core::analysis::analyze;
 use iamsweep_core::config::Config;
 use iamsweep_core::error::Location as ErrorLocation;
 use iamsweep_core::plan::{LiveState, Plan, build_plan};
-use iamsweep_core::settings::{EnforceSettings, ListTexts};
+use iamsweep_core::settings::EnforceSettings;
 use iamsweep_core::snapshot::Snapshot;
 use time::OffsetDateTime;
 
@@ -161,21 +161,8 @@ pub async fn resolve_settings(
     aws: &Aws,
     replace_foreign_boundaries: bool,
 ) -> anyhow::Result<EnforceSettings> {
-    let read = async |field: &str, location: &Option<String>| -> anyhow::Result<Option<String>> {
-        let Some(location) = location else { return Ok(None) };
-        let parsed = Location::parse(location).with_context(|| format!("`{field}`"))?;
-        let text = parsed
-            .read(Some(&aws.s3), &aws.pace)
-            .await
-            .with_context(|| format!("cannot read the list file `{location}` named by `{field}`; a list that cannot be read never means an empty one"))?;
-        Ok(Some(text))
-    };
-    let do_not_list =
-        read("guardrails.do_not_list_file", &config.guardrails.do_not_list_file).await?;
-    let base_actions =
-        read("boundary.base_actions_file", &config.boundary.base_actions_file).await?;
-    let lists =
-        ListTexts { do_not_list: do_not_list.as_deref(), base_actions: base_actions.as_deref() };
+    let files = ListFiles::read(config, Some(&aws.s3), &aws.pace).await?;
+    let lists = files.texts();
     let mut settings = EnforceSettings::resolve(config, window_days, &lists).map_err(|error| {
         match (&error.location, &config.boundary.base_actions_file) {
             // Only the base actions file has lines that can be wrong.

@@ -18,13 +18,13 @@ use iamsweep_aws::config_rule::{
 use iamsweep_aws::identity::caller_identity;
 use iamsweep_aws::journal::{JournalStore, new_run_id};
 use iamsweep_aws::live::live_state;
-use iamsweep_aws::location::Location;
+use iamsweep_aws::location::ListFiles;
 use iamsweep_aws::pace::Pace;
 use iamsweep_aws::s3::{self, S3};
 use iamsweep_core::analysis::analyze;
 use iamsweep_core::model::{EntityRecord, Status};
 use iamsweep_core::plan::{build_plan, check_max_changes};
-use iamsweep_core::settings::{EnforceSettings, ListTexts};
+use iamsweep_core::settings::EnforceSettings;
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -307,20 +307,8 @@ async fn audit(
 async fn enforce_settings(runtime: &Runtime) -> anyhow::Result<EnforceSettings> {
     let config = &runtime.settings.config;
     let pace = Pace::new(10.0);
-    let read = async |field: &str, location: &Option<String>| -> anyhow::Result<Option<String>> {
-        let Some(location) = location else { return Ok(None) };
-        let parsed = Location::parse(location).with_context(|| format!("`{field}`"))?;
-        let text = parsed.read(Some(&runtime.s3), &pace).await.with_context(|| {
-            format!("cannot read the list file `{location}` named by `{field}`")
-        })?;
-        Ok(Some(text))
-    };
-    let do_not_list =
-        read("guardrails.do_not_list_file", &config.guardrails.do_not_list_file).await?;
-    let base_actions =
-        read("boundary.base_actions_file", &config.boundary.base_actions_file).await?;
-    let lists =
-        ListTexts { do_not_list: do_not_list.as_deref(), base_actions: base_actions.as_deref() };
+    let files = ListFiles::read(config, Some(&runtime.s3), &pace).await?;
+    let lists = files.texts();
     EnforceSettings::resolve(config, runtime.settings.window_days, &lists)
         .map_err(|error| anyhow::anyhow!("config, {error}"))
 }
