@@ -4,8 +4,11 @@
 //! - `support`: fixtures, and a simulated `apply` that carries a plan out on a snapshot and a
 //!   live state the way IAM would;
 //! - `plan`: scenarios of `build_plan`, its checks, and the round trip through JSON;
-//! - `properties`: proptest properties of boundaries, plans and tag values.
+//! - `properties`: proptest properties of boundaries, plans and tag values;
+//! - `verify`: the verifier `apply` runs: unedited plans pass, every single-field edit of a
+//!   change is refused (a property), times, duplicates, tags and documents.
 
 mod plan;
 mod properties;
 mod support;
+mod verify;
