@@ -8,7 +8,9 @@
 //!   attribution, failed jobs, throttling;
 //! - `inputs`: bad flags, config and snapshot files, and offline analysis;
 //! - `enforce`: plan, apply and rollback read back through the SDK: exact boundaries, guardrails,
-//!   idempotence, the five-version limit, refused plans, throttling and failures, S3 lists.
+//!   idempotence, the five-version limit, refused plans, throttling and failures, S3 lists;
+//! - `verify`: edited, future-dated, twice-listed plans and old snapshots refused with zero
+//!   writes; the version deleted at five is the one the dry run names.
 
 mod accounts;
 mod audit;
@@ -16,3 +18,4 @@ mod enforce;
 mod inputs;
 mod sdk;
 mod sim;
+mod verify;
