@@ -693,8 +693,9 @@ fn plan_boundary(
         .map_err(|refusal| guardrails::boundary_refused(&refusal))?;
     // Never plan a document IAM would refuse: the whole plan is checked again before `apply`
     // writes, but a refusal here names the entity instead of refusing the plan.
-    validate_managed_policy(&document.document).map_err(|reason| {
-        guardrails::previous_boundary_unrecordable(&format!("its boundary document {reason}"))
+    validate_managed_policy(&document.document).map_err(|reason| Skip {
+        scope: SkipScope::Boundary,
+        reason: format!("boundary: its document {reason}"),
     })?;
     let live = context.live.policies.get(&document.policy_arn);
     let create_policy = live.is_none();
