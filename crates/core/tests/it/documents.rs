@@ -473,3 +473,25 @@ fn removing_any_part_of_the_protective_statements_fails_a_test() {
         assert!(mutants >= 20, "{mutants} mutants");
     }
 }
+
+/// The resolver carries the new key and the protected tag keys from where they are configured.
+#[test]
+fn the_configuration_reaches_the_boundary_settings() {
+    use iamsweep_core::config::Config;
+    use iamsweep_core::settings::ListTexts;
+    let defaults = EnforceSettings::defaults(WINDOW).boundary;
+    assert!(!defaults.contain_iam_writers, "opt-in");
+    assert_eq!(defaults.previous_boundary_tag, "iamsweep:previous-boundary");
+    assert_eq!(defaults.exclude_tag, "iamsweep:exclude");
+    let config = Config::from_toml(
+        "[boundary]\ncontain_iam_writers = true\n[tags.keys]\nprevious_boundary = \"Prev\"\n\
+         [guardrails]\nexclude_tag = \"Skip\"\n",
+    )
+    .unwrap();
+    let settings = EnforceSettings::resolve(&config, WINDOW, &ListTexts::default()).unwrap();
+    assert!(settings.boundary.contain_iam_writers);
+    assert_eq!(settings.boundary.previous_boundary_tag, "Prev");
+    assert_eq!(settings.boundary.exclude_tag, "Skip");
+    let error = Config::from_toml("[boundary]\ncontain_iam_writers = \"yes\"\n").unwrap_err();
+    assert!(error.to_string().contains("line 2"), "{error}");
+}
