@@ -325,6 +325,9 @@ fn first_difference(planned: &EntityPlan, expected: &EntityPlan) -> Option<(Stri
     if planned.skips != expected.skips {
         return differs("skips", &planned.skips, &expected.skips);
     }
+    if planned.escalation_risks != expected.escalation_risks {
+        return differs("escalation_risks", &planned.escalation_risks, &expected.escalation_risks);
+    }
     match (&planned.tags, &expected.tags) {
         (Some(planned), Some(expected)) => {
             if let Some(found) = tag_difference(planned, expected) {

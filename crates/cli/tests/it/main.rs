@@ -10,10 +10,13 @@
 //! - `enforce`: plan, apply and rollback read back through the SDK: exact boundaries, guardrails,
 //!   idempotence, the five-version limit, refused plans, throttling and failures, S3 lists;
 //! - `verify`: edited, future-dated, twice-listed plans and old snapshots refused with zero
-//!   writes; the version deleted at five is the one the dry run names.
+//!   writes; the version deleted at five is the one the dry run names;
+//! - `boundary`: boundaries of entities that used IAM: the containing document read back
+//!   whole, and the escalation risks `plan` and `audit` name.
 
 mod accounts;
 mod audit;
+mod boundary;
 mod enforce;
 mod inputs;
 mod sdk;
