@@ -112,7 +112,7 @@ class Gate:
     def __call__(self, environ, start_response):
         service = service_of(environ)
         action, params = describe(service, environ, self._read_body(environ))
-        fault = sessions.refusal(environ, service, action, params)
+        fault = sessions.expired(environ)
         if fault is None and service == "sts" and action == "AssumeRole":
             # scenario `accounts.ID.deny_assume_role`: the account refuses every role session
             role_arn = str(params.get("RoleArn", ""))
@@ -120,6 +120,8 @@ class Gate:
             if len(parts) > 4 and parts[4] in settings.deny_assume_role:
                 fault = (403, "AccessDenied", "User is not authorized to perform: sts:AssumeRole "
                                               f"on resource: {role_arn}")
+            else:
+                fault = sessions.assume_role_refusal(environ, params)
         elif fault is None and service == "iam":
             if self.bucket is not None and not self.bucket.take():
                 fault = faults.THROTTLED

@@ -69,7 +69,10 @@ def _max_session_duration(role_arn: str) -> int:
         return ONE_HOUR
 
 
-def _assume_role_refusal(params: dict, key: str | None) -> tuple[int, str, str] | None:
+def assume_role_refusal(environ, params: dict) -> tuple[int, str, str] | None:
+    """The ValidationError STS answers an `AssumeRole` asking for a session the role cannot
+    have, if any."""
+    key = access_key(environ)
     text = params.get("DurationSeconds")
     if text is None:
         return None
@@ -97,17 +100,15 @@ def _assume_role_refusal(params: dict, key: str | None) -> tuple[int, str, str] 
     return None
 
 
-def refusal(environ, service: str, action: str, params: dict) -> tuple[int, str, str] | None:
-    """The error a request gets before it reaches moto, if any: an expired session, or an
-    `AssumeRole` asking for a session the role cannot have."""
+def expired(environ) -> tuple[int, str, str] | None:
+    """`ExpiredToken` for a request signed with an expired session's credentials."""
     key = access_key(environ)
-    if key is not None:
-        with _LOCK:
-            expires = _EXPIRES.get(key)
-        if expires is not None and time.time() >= expires:
-            return EXPIRED
-    if service == "sts" and action == "AssumeRole":
-        return _assume_role_refusal(params, key)
+    if key is None:
+        return None
+    with _LOCK:
+        expires = _EXPIRES.get(key)
+    if expires is not None and time.time() >= expires:
+        return EXPIRED
     return None
 
 
