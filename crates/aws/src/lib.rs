@@ -1,6 +1,7 @@
 //! The AWS edge of iamsweep: the only code that talks to AWS.
 //!
-//! - [`clients`] builds the SDK clients once from the standard credential chain;
+//! - [`clients`] builds the SDK clients once from the standard credential chain, with the
+//!   connect and read timeouts of [`transport`];
 //! - [`collector::collect`] reads the inventory ([`inventory`]), then runs Access Advisor for
 //!   every entity ([`advisor`]) with bounded concurrency, a shared rate limit ([`pace`]) and
 //!   retries with backoff ([`retry`]), and returns a [`iamsweep_core::snapshot::Snapshot`];
@@ -27,5 +28,7 @@ pub mod pace;
 pub mod retry;
 pub mod rollback;
 pub mod s3;
+pub mod session;
+pub mod transport;
 
 pub use error::CallError;

@@ -37,6 +37,7 @@ pub mod model;
 pub mod plan;
 pub mod report;
 pub mod rollup;
+pub mod session;
 pub mod settings;
 pub mod snapshot;
 pub mod tags;
