@@ -5,6 +5,8 @@
 //! - [`collector::collect`] reads the inventory ([`inventory`]), then runs Access Advisor for
 //!   every entity ([`advisor`]) with bounded concurrency, a shared rate limit ([`pace`]) and
 //!   retries with backoff ([`retry`]), and returns a [`iamsweep_core::snapshot::Snapshot`];
+//!   each job is started and read through one of the account's [`session`]s, renewed before
+//!   it expires ([`accounts`] assumes roles for several accounts);
 //! - enforcement: [`live`] reads iamsweep's boundary policies and an entity's state at apply
 //!   time, [`applier`] carries out a plan entity by entity, writing a [`journal`] entry (to a
 //!   directory or S3, via [`s3`]) before each change, and [`rollback`] undoes it; [`location`]

@@ -178,3 +178,56 @@ fn the_longest_session_the_role_allows_is_asked_for_stepping_down_on_refusal() {
         [("43200".to_string(), 400), ("21600".to_string(), 400), ("14400".to_string(), 200)]
     );
 }
+
+#[test]
+fn a_caller_on_role_credentials_asks_for_one_hour_after_the_role_chaining_refusal() {
+    let sim = Sim::builder(scenario("sessions.json")).record().start();
+    // The caller itself holds a role session (as SSO users and the Lambda do).
+    let (key, secret, token) = assume_role(&sim.url, &format!("arn:aws:iam::{LONG}:role/Audit"));
+    let env = [
+        ("AWS_ACCESS_KEY_ID", key.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", secret.as_str()),
+        ("AWS_SESSION_TOKEN", token.as_str()),
+    ];
+    let output = sim.iamsweep_env(
+        &[
+            "audit",
+            "--accounts",
+            SHORT,
+            "--assume-role",
+            "Audit",
+            "--format",
+            "json",
+            "--rate",
+            "500",
+        ],
+        &env,
+    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(json(&output)["account_id"], SHORT);
+    // STS says a chained session gets one hour at most: no stepping through 6, 4 and 2 hours.
+    assert_eq!(
+        assume_calls(&sim.calls(), SHORT),
+        [("43200".to_string(), 400), ("3600".to_string(), 200)]
+    );
+}
+
+/// Assumes `role_arn` with boto3 from iamsim's environment (keeping aws-sdk-sts out of the test
+/// build): the session's key, secret and token.
+fn assume_role(url: &str, role_arn: &str) -> (String, String, String) {
+    let script = format!(
+        "import boto3, sys\n\
+         sts = boto3.client('sts', endpoint_url=sys.argv[1], region_name='us-east-1', \
+         aws_access_key_id='AKIDTEST', aws_secret_access_key='x')\n\
+         c = sts.assume_role(RoleArn='{role_arn}', RoleSessionName='ci')['Credentials']\n\
+         print(c['AccessKeyId'], c['SecretAccessKey'], c['SessionToken'])"
+    );
+    let output = Command::new(crate::sim::repo_root().join("iamsim/.venv/bin/python"))
+        .args(["-c", &script, url])
+        .output()
+        .expect("iamsim's python runs");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let parts: Vec<&str> = text.split_whitespace().collect();
+    assert_eq!(parts.len(), 3, "{text} {}", String::from_utf8_lossy(&output.stderr));
+    (parts[0].into(), parts[1].into(), parts[2].into())
+}
