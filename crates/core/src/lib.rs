@@ -41,6 +41,7 @@ pub mod plan;
 pub mod policy_eval;
 pub mod report;
 pub mod rollup;
+pub mod session;
 pub mod settings;
 pub mod snapshot;
 pub mod tags;
