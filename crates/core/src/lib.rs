@@ -45,6 +45,7 @@ pub mod policy_eval;
 pub mod policy_versions;
 pub mod report;
 pub mod rollup;
+pub mod session;
 pub mod settings;
 pub mod snapshot;
 pub mod tags;

@@ -3,6 +3,7 @@
 //! Modules:
 //! - `accounts`: several accounts through `--assume-role`, one refusing it;
 //! - `sim`: starting iamsim and running the binary with test credentials;
+//! - `sessions`: a silent endpoint, sessions that expire mid-audit, the session length asked;
 //! - `sdk`: the unmodified AWS SDK for Rust against iamsim's added actions;
 //! - `audit`: classification of every entity against the scenario's truth, paging, groups,
 //!   attribution, failed jobs, throttling;
@@ -20,5 +21,6 @@ mod boundary;
 mod enforce;
 mod inputs;
 mod sdk;
+mod sessions;
 mod sim;
 mod verify;
