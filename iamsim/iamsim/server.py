@@ -71,6 +71,9 @@ def configure(args: argparse.Namespace, account_id: str) -> None:
     advisor.install()
     iam_extras.install()
     other_services.install()
+    from . import list_truncation
+
+    list_truncation.install()  # last: it wraps the IAM methods patched above
 
 
 def main(argv: list[str] | None = None) -> None:
