@@ -318,12 +318,14 @@ def test_enforce_mode_and_concurrency_reach_each_invocation(monkeypatch, jsonata
         organization(monkeypatch, members=2)
         function = Function({})
         function.install(monkeypatch)
-        execution, history = run(definition(create_function(), mode="enforce",
-                                            max_concurrency="3"))
+        execution, _ = run(definition(create_function(), mode="enforce", max_concurrency="3"))
         assert output(execution)["totals"]["audited"] == 3
         assert {p["mode"] for p in function.payloads} == {"enforce"}
-        started = [e for e in history if e["type"] == "MapRunStarted"]
-        assert len(started) == 1, [e["type"] for e in history]
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        runs = sfn.list_map_runs(executionArn=execution["executionArn"])["mapRuns"]
+        assert len(runs) == 1
+        run_details = sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"])
+        assert run_details["maxConcurrency"] == 3, run_details
 
 
 def test_the_map_runs_as_a_distributed_map(monkeypatch, jsonata_in_moto):
