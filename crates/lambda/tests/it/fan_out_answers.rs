@@ -52,7 +52,8 @@ async fn the_step_functions_stub_answers_as_the_handler_does() {
             ("IAMSWEEP_SAFETY_MARGIN_SECONDS", "0"),
         ])
         .await;
-    let payload = |account: &str| json!({"account_id": account, "role_name": "Audit", "mode": "audit"});
+    let payload =
+        |account: &str| json!({"account_id": account, "role_name": "Audit", "mode": "audit"});
     let far = Instant::now() + Duration::from_secs(900);
     // The deadline has passed before the first entity: every entity is left for the next run.
     let partial = handle(&runtime, &payload(MEMBER), Instant::now()).await.expect("partial");
