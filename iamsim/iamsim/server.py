@@ -75,6 +75,9 @@ def configure(args: argparse.Namespace, account_id: str) -> None:
     iam_extras.install()
     other_services.install()
     sessions.install()
+    from . import list_truncation
+
+    list_truncation.install()  # last: it wraps the IAM methods patched above
 
 
 def main(argv: list[str] | None = None) -> None:
