@@ -36,6 +36,7 @@ pub mod lists;
 pub mod model;
 pub mod plan;
 pub mod report;
+pub mod resume;
 pub mod rollup;
 pub mod settings;
 pub mod snapshot;
