@@ -4,8 +4,14 @@
 //! - `sim`: starting iamsim and building the function's runtime with test credentials;
 //! - `events`: scheduled, Config item, Config periodic and fan-out events, and the
 //!   deadline-and-resume path;
-//! - `policy`: every action the function calls is granted by `deploy/`, and nothing more.
+//! - `policy`: every action the function calls is granted by `deploy/`, and nothing more;
+//! - `config_events`: AWS Config sample events written by others (`aws_lambda_events`, SAM
+//!   CLI, the RDK) replayed through the handler; error kinds and account ids of answers;
+//! - `deadline`: a run cut short before its writes, resumed by the next one with nothing lost
+//!   or done twice; old and broken markers.
 
+mod config_events;
+mod deadline;
 mod events;
 mod policy;
 mod sim;
