@@ -29,6 +29,7 @@ use iamsweep_aws::live::live_state;
 use iamsweep_aws::location::ListFiles;
 use iamsweep_aws::pace::Pace;
 use iamsweep_aws::s3::{self, S3};
+use iamsweep_aws::session::Sessions;
 use iamsweep_core::analysis::analyze;
 use iamsweep_core::model::{EntityRecord, Status};
 use iamsweep_core::plan::{build_plan, check_max_changes};
@@ -366,7 +367,16 @@ async fn config_item(
                 }
                 Some(mut entity) => {
                     answer.account_id = arn_account(&entity.arn).unwrap_or_default().to_string();
-                    let context = AdvisorContext::new(runtime.clients.iam.clone(), &settings);
+                    let clients = &runtime.clients;
+                    let sessions = Sessions::start(
+                        clients.sessions.clone(),
+                        &clients.iam,
+                        settings.rate,
+                        settings.retry,
+                    )
+                    .await
+                    .context("cannot start a session for the Access Advisor job")?;
+                    let context = AdvisorContext::new(sessions, &settings);
                     collect_entity(&context, &mut entity).await;
                     count(&mut answer, std::slice::from_ref(&entity), 0);
                     let evaluation = evaluate(

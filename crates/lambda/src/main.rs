@@ -4,11 +4,11 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use iamsweep_aws::clients::Connection;
+use iamsweep_aws::clients::{Connection, Timeouts};
 use iamsweep_lambda::failure::{ConfigError, diagnostic};
 use iamsweep_lambda::handler::{Runtime, handle};
-use iamsweep_lambda::logs;
 use iamsweep_lambda::settings::EnvSettings;
+use iamsweep_lambda::{env_vars, logs};
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use tokio::time::Instant;
@@ -19,15 +19,15 @@ async fn main() -> Result<(), Error> {
     // A cold start that cannot build its settings answers every invocation with that error
     // (`errorType` `ConfigError`) instead of exiting: an exit shows only as `Runtime.ExitError`
     // and Lambda starts the same failing process again for each event.
-    let runtime: Result<Runtime, Diagnostic> = match EnvSettings::from_lookup(|name| {
-        std::env::var(name).ok()
-    })
-    .context(ConfigError("invalid environment".to_string()))
-    {
-        Ok(env) => Runtime::load(&Connection::default(), env).await.map_err(|error| {
-            tracing::error!(msgtype = "summary", message = %format!("{error:#}"), "cold start failed");
-            diagnostic(&error)
-        }),
+    let runtime: Result<Runtime, Diagnostic> = match environment() {
+        Ok((env, timeouts)) => {
+            Runtime::load(&Connection { timeouts, ..Connection::default() }, env).await.map_err(
+                |error| {
+                    tracing::error!(msgtype = "summary", message = %format!("{error:#}"), "cold start failed");
+                    diagnostic(&error)
+                },
+            )
+        }
         Err(error) => {
             tracing::error!(msgtype = "summary", message = %format!("{error:#}"), "cold start failed");
             Err(diagnostic(&error))
@@ -49,6 +49,17 @@ async fn main() -> Result<(), Error> {
         })
     }))
     .await
+}
+
+/// The settings and timeouts from the environment.
+fn environment() -> anyhow::Result<(EnvSettings, Timeouts)> {
+    let env = EnvSettings::from_lookup(|name| std::env::var(name).ok())
+        .context(ConfigError("invalid environment".to_string()))?;
+    let timeout_ms = std::env::var(env_vars::TIMEOUT_MS).ok();
+    let timeouts = Timeouts::from_env_value(env_vars::TIMEOUT_MS, timeout_ms.as_deref())
+        .map_err(|error| anyhow::anyhow!("{error}"))
+        .context(ConfigError("invalid environment".to_string()))?;
+    Ok((env, timeouts))
 }
 
 /// The runtime's deadline (milliseconds since the epoch) as a monotonic instant.
