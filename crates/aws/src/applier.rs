@@ -12,8 +12,9 @@
 //!    rollback record exists before the boundary moves;
 //! 5. attach the boundary.
 //!
-//! A failure stops that entity only; the others go on. Nothing here decides anything: the plan
-//! did, in `iamsweep-core`.
+//! A failure stops that entity only; the others go on. [`Applier::apply_until`] starts no
+//! entity after a given instant (the Lambda's deadline), between entities only. Nothing here
+//! decides anything: the plan did, in `iamsweep-core`.
 
 use aws_sdk_iam::types::Tag;
 use iamsweep_core::journal::JournalEntry;
@@ -21,6 +22,7 @@ use iamsweep_core::model::EntityKind;
 use iamsweep_core::plan::{BoundaryChange, EntityPlan, Outcome, Plan, check_preconditions};
 use serde::Serialize;
 use time::OffsetDateTime;
+use tokio::time::Instant;
 
 use crate::error::CallError;
 use crate::journal::JournalStore;
@@ -107,12 +109,41 @@ pub fn describe(entity: &EntityPlan) -> Vec<String> {
     actions
 }
 
+/// What [`Applier::apply_until`] did before its stop instant.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applying {
+    /// Every entity reached, in plan order: changed, unchanged, skipped or failed.
+    pub applied: Vec<Applied>,
+    /// ARNs of the entities with planned writes that were not started because the stop instant
+    /// had passed; none of their writes was made and no journal entry was written for them.
+    pub not_started: Vec<String>,
+}
+
 impl Applier<'_> {
     /// Applies every entity of the plan, in order, and reports each one.
     pub async fn apply(&self, plan: &Plan, now: impl Fn() -> OffsetDateTime) -> Vec<Applied> {
+        self.apply_until(plan, now, None).await.applied
+    }
+
+    /// Applies the plan's entities in order, starting no entity's writes once `stop` has
+    /// passed (the Lambda's deadline less its safety margin). The check is made between
+    /// entities only: an entity's writes, once its journal entry is written, run to their end,
+    /// so an entity is either untouched (and listed in `not_started`) or fully handled.
+    pub async fn apply_until(
+        &self,
+        plan: &Plan,
+        now: impl Fn() -> OffsetDateTime,
+        stop: Option<Instant>,
+    ) -> Applying {
         let mut results = Vec::with_capacity(plan.entities.len());
+        let mut not_started = Vec::new();
         let mut sequence = 0;
         for entity in &plan.entities {
+            if entity.outcome == Outcome::Change && stop.is_some_and(|stop| Instant::now() >= stop)
+            {
+                not_started.push(entity.arn.clone());
+                continue;
+            }
             let mut applied = Applied {
                 arn: entity.arn.clone(),
                 kind: entity.kind,
@@ -150,7 +181,7 @@ impl Applier<'_> {
             }
             results.push(applied);
         }
-        results
+        Applying { applied: results, not_started }
     }
 
     /// Reads what IAM holds now and checks it against what the plan saw; `Err` names the

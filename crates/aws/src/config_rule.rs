@@ -15,6 +15,7 @@ use iamsweep_core::compliance::Rules;
 use iamsweep_core::model::{EntityKind, EntityRecord, Status};
 use iamsweep_core::report::Verdict;
 use time::OffsetDateTime;
+use tokio::time::Instant;
 
 use crate::error::CallError;
 use crate::pace::Pace;
@@ -50,8 +51,9 @@ impl Compliance {
 /// One answer for one resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evaluation {
-    /// `AWS::IAM::User`, `AWS::IAM::Role` or `AWS::IAM::Group`.
-    pub resource_type: &'static str,
+    /// `AWS::IAM::User`, `AWS::IAM::Role` or `AWS::IAM::Group`; for an item of another type
+    /// (answered `NOT_APPLICABLE`), that item's own type.
+    pub resource_type: String,
     /// The resource id Config uses for IAM: the unique id (`AIDA...`, `AROA...`, `AGPA...`).
     pub resource_id: String,
     /// The verdict.
@@ -106,7 +108,7 @@ pub fn evaluate(
     ordering: OffsetDateTime,
 ) -> Option<Evaluation> {
     let resource_id = entity.id.clone().unwrap_or_else(|| entity.name.clone());
-    let resource_type = resource_type(entity.kind);
+    let resource_type = resource_type(entity.kind).to_string();
     if entity.kind == EntityKind::Role && is_service_linked(&entity.path) {
         return Some(Evaluation {
             resource_type,
@@ -138,19 +140,75 @@ pub fn evaluate(
 
 /// The evaluation of a resource Config reports deleted.
 pub fn deleted(kind: EntityKind, resource_id: &str, ordering: OffsetDateTime) -> Evaluation {
+    not_applicable(resource_type(kind), resource_id, "deleted", ordering)
+}
+
+/// A `NOT_APPLICABLE` answer for a resource of any type.
+pub fn not_applicable(
+    resource_type: &str,
+    resource_id: &str,
+    annotation: &str,
+    ordering: OffsetDateTime,
+) -> Evaluation {
     Evaluation {
-        resource_type: resource_type(kind),
+        resource_type: resource_type.to_string(),
         resource_id: resource_id.to_string(),
         compliance: Compliance::NotApplicable,
-        annotation: "deleted".to_string(),
+        annotation: self::annotation(annotation),
         ordering,
     }
+}
+
+/// The facts of a configuration item that decide how it is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemFacts<'a> {
+    /// `resourceType`.
+    pub resource_type: &'a str,
+    /// `configurationItemStatus`.
+    pub status: &'a str,
+    /// The event's `eventLeftScope`.
+    pub left_scope: bool,
+    /// The IAM path, when the item carries its configuration (an oversized item does not).
+    pub path: Option<&'a str>,
+}
+
+/// How a configuration item is answered, decided from the item alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemAnswer {
+    /// `NOT_APPLICABLE` for the item's own type and id, with this annotation, and no IAM call.
+    NotApplicable(&'static str),
+    /// Read this entity and evaluate it.
+    Evaluate(EntityKind),
+}
+
+/// The answer to one configuration item, in this order (as AWS Config and the RDK's
+/// boilerplate do): a resource that left the rule's scope or was deleted is `NOT_APPLICABLE`;
+/// a resource of a type iamsweep does not evaluate (the rule's scope let, say, an EC2 instance
+/// in) is `NOT_APPLICABLE` under its own type and id, never an evaluation of a made-up IAM
+/// entity; a service-linked role is `NOT_APPLICABLE`; any other user, role or group is read
+/// and evaluated.
+pub fn item_answer(item: ItemFacts<'_>) -> ItemAnswer {
+    if item.left_scope {
+        return ItemAnswer::NotApplicable("left the rule's scope");
+    }
+    if matches!(item.status, "ResourceDeleted" | "ResourceDeletedNotRecorded") {
+        return ItemAnswer::NotApplicable("deleted");
+    }
+    let Some(kind) = kind_of(item.resource_type) else {
+        return ItemAnswer::NotApplicable(
+            "not an IAM user, role or group: iamsweep does not evaluate it",
+        );
+    };
+    if kind == EntityKind::Role && item.path.is_some_and(is_service_linked) {
+        return ItemAnswer::NotApplicable("service-linked role: its policies belong to AWS");
+    }
+    ItemAnswer::Evaluate(kind)
 }
 
 /// What `PutEvaluations` did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Sent {
-    /// Evaluations sent.
+    /// Evaluations sent: always the first ones of the list given.
     pub evaluations: usize,
     /// Calls made.
     pub calls: usize,
@@ -166,8 +224,25 @@ pub async fn put_evaluations(
     result_token: &str,
     evaluations: &[Evaluation],
 ) -> Result<Sent, CallError> {
+    put_evaluations_until(config, pace, retry, result_token, evaluations, None).await
+}
+
+/// Sends `evaluations` in calls of at most [`MAX_EVALUATIONS_PER_CALL`], starting no call once
+/// `stop` has passed (the Lambda's deadline less its safety margin): the evaluations after
+/// `Sent::evaluations` were not sent, and the caller leaves their entities for the next run.
+pub async fn put_evaluations_until(
+    config: &aws_sdk_config::Client,
+    pace: &Pace,
+    retry: &RetryPolicy,
+    result_token: &str,
+    evaluations: &[Evaluation],
+    stop: Option<Instant>,
+) -> Result<Sent, CallError> {
     let mut sent = Sent::default();
     for chunk in evaluations.chunks(MAX_EVALUATIONS_PER_CALL) {
+        if stop.is_some_and(|stop| Instant::now() >= stop) {
+            break;
+        }
         let batch: Vec<SdkEvaluation> = chunk.iter().map(to_sdk).collect();
         let output = call(pace, retry, "config:PutEvaluations", result_token, || {
             config
@@ -187,7 +262,7 @@ pub async fn put_evaluations(
 fn to_sdk(evaluation: &Evaluation) -> SdkEvaluation {
     let ordering = aws_smithy_types::DateTime::from_secs(evaluation.ordering.unix_timestamp());
     SdkEvaluation::builder()
-        .compliance_resource_type(evaluation.resource_type)
+        .compliance_resource_type(&evaluation.resource_type)
         .compliance_resource_id(&evaluation.resource_id)
         .compliance_type(ComplianceType::from(evaluation.compliance.as_str()))
         .annotation(&evaluation.annotation)
@@ -224,6 +299,43 @@ mod tests {
         let evaluation = evaluate(&role, &Rules::new(180), now, now).unwrap();
         assert_eq!(evaluation.compliance, Compliance::NotApplicable);
         assert_eq!(evaluation.resource_id, "AROAEXAMPLE");
+    }
+
+    #[test]
+    fn items_are_answered_by_scope_status_and_type_before_any_read() {
+        let facts = |resource_type, status, left_scope, path| ItemFacts {
+            resource_type,
+            status,
+            left_scope,
+            path,
+        };
+        let user = "AWS::IAM::User";
+        assert_eq!(
+            item_answer(facts(user, "OK", false, None)),
+            ItemAnswer::Evaluate(EntityKind::User)
+        );
+        assert_eq!(
+            item_answer(facts(user, "OK", true, None)),
+            ItemAnswer::NotApplicable("left the rule's scope")
+        );
+        for status in ["ResourceDeleted", "ResourceDeletedNotRecorded"] {
+            assert_eq!(
+                item_answer(facts(user, status, false, None)),
+                ItemAnswer::NotApplicable("deleted")
+            );
+        }
+        assert!(matches!(
+            item_answer(facts("AWS::EC2::Instance", "OK", false, None)),
+            ItemAnswer::NotApplicable(_)
+        ));
+        assert!(matches!(
+            item_answer(facts("AWS::IAM::Role", "OK", false, Some("/aws-service-role/x/"))),
+            ItemAnswer::NotApplicable(_)
+        ));
+        assert_eq!(
+            item_answer(facts("AWS::IAM::Group", "ResourceDiscovered", false, Some("/"))),
+            ItemAnswer::Evaluate(EntityKind::Group)
+        );
     }
 
     #[test]

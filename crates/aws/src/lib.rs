@@ -19,6 +19,7 @@ pub mod applier;
 pub mod clients;
 pub mod collector;
 pub mod config_rule;
+pub mod entity;
 pub mod error;
 pub mod identity;
 pub mod inventory;

@@ -44,6 +44,7 @@ pub mod policy_document;
 pub mod policy_eval;
 pub mod policy_versions;
 pub mod report;
+pub mod resume;
 pub mod rollup;
 pub mod session;
 pub mod settings;

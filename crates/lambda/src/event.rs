@@ -23,6 +23,12 @@ pub enum Event {
         /// The item.
         item: ConfigItem,
     },
+    /// A Config message no rule evaluation follows from (such as
+    /// `ConfigurationSnapshotDeliveryCompleted`): answered with no evaluation.
+    ConfigIgnored {
+        /// Its `messageType`.
+        message_type: String,
+    },
     /// Config's periodic trigger: evaluate every entity.
     ConfigPeriodic {
         /// `PutEvaluations`' token.
@@ -51,12 +57,32 @@ pub struct ConfigItem {
     pub status: String,
     /// `configurationItemCaptureTime`: the ordering timestamp of the answer.
     pub captured_at: OffsetDateTime,
+    /// The event's `eventLeftScope`: the resource is no longer in the rule's scope.
+    pub left_scope: bool,
+    /// Whether it came as an `OversizedConfigurationItemChangeNotification` (a summary, with
+    /// no `configuration`).
+    pub oversized: bool,
 }
 
 impl ConfigItem {
-    /// Whether Config reports the resource deleted.
-    pub fn is_deleted(&self) -> bool {
-        matches!(self.status.as_str(), "ResourceDeleted" | "ResourceDeletedNotRecorded")
+    /// The facts that decide the answer ([`iamsweep_aws::config_rule::item_answer`]).
+    pub fn facts(&self) -> iamsweep_aws::config_rule::ItemFacts<'_> {
+        iamsweep_aws::config_rule::ItemFacts {
+            resource_type: &self.resource_type,
+            status: &self.status,
+            left_scope: self.left_scope,
+            path: self.path.as_deref(),
+        }
+    }
+
+    /// The entity's name: `resourceName`, else the last segment of the ARN (an oversized
+    /// item's summary may carry `"resourceName": null`).
+    pub fn name(&self) -> Option<&str> {
+        self.resource_name
+            .as_deref()
+            .filter(|name| !name.is_empty())
+            .or_else(|| self.arn.as_deref().and_then(|arn| arn.rsplit('/').next()))
+            .filter(|name| !name.is_empty())
     }
 }
 
@@ -87,11 +113,20 @@ pub enum Mode {
 #[error("unrecognised event: {0}")]
 pub struct EventError(String);
 
+impl EventError {
+    /// An event error saying what is wrong with the event.
+    pub fn new(message: impl Into<String>) -> Self {
+        EventError(message.into())
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ConfigEnvelope {
     invoking_event: String,
     result_token: String,
+    #[serde(default)]
+    event_left_scope: bool,
 }
 
 impl Event {
@@ -102,7 +137,7 @@ impl Event {
                 .map_err(|error| EventError(format!("AWS Config event: {error}")))?;
             let invoking: Value = serde_json::from_str(&envelope.invoking_event)
                 .map_err(|error| EventError(format!("`invokingEvent` is not JSON: {error}")))?;
-            return config_event(&invoking, envelope.result_token);
+            return config_event(&invoking, envelope.result_token, envelope.event_left_scope);
         }
         if value.get("account_id").is_some() {
             return serde_json::from_value(value.clone())
@@ -122,7 +157,11 @@ impl Event {
     }
 }
 
-fn config_event(invoking: &Value, result_token: String) -> Result<Event, EventError> {
+fn config_event(
+    invoking: &Value,
+    result_token: String,
+    left_scope: bool,
+) -> Result<Event, EventError> {
     let text =
         |value: &Value, key: &str| value.get(key).and_then(Value::as_str).map(str::to_string);
     let time = |value: &Value, key: &str| -> Result<OffsetDateTime, EventError> {
@@ -159,10 +198,25 @@ fn config_event(invoking: &Value, result_token: String) -> Result<Event, EventEr
                     path,
                     status: text(item, "configurationItemStatus").unwrap_or_default(),
                     captured_at: time(item, "configurationItemCaptureTime")?,
+                    left_scope,
+                    oversized: kind.starts_with("Oversized"),
                 },
             })
         }
-        other => Err(EventError(format!("AWS Config message type {other:?}"))),
+        // Config also sends these (the `aws_lambda_events` sample event is one): nothing to
+        // evaluate, and failing the invocation would only make Lambda retry it.
+        Some(
+            kind @ ("ConfigurationSnapshotDeliveryCompleted"
+            | "ConfigurationHistoryDeliveryCompleted"
+            | "ConfigurationSnapshotDeliveryStarted"
+            | "ConfigurationSnapshotDeliveryFailed"
+            | "ComplianceChangeNotification"
+            | "ConfigRulesEvaluationStarted"),
+        ) => Ok(Event::ConfigIgnored { message_type: kind.to_string() }),
+        other => Err(EventError(format!(
+            "AWS Config message type {other:?}, expected `ConfigurationItemChangeNotification`, \
+             `OversizedConfigurationItemChangeNotification` or `ScheduledNotification`"
+        ))),
     }
 }
 

@@ -2,25 +2,34 @@
 //!
 //! [`handle`] takes the event JSON, the [`Runtime`] (settings and clients) and the invocation's
 //! deadline, so the tests drive it against iamsim exactly as the Lambda runtime does.
+//!
+//! The deadline governs the whole run. With `stop` = deadline − `IAMSWEEP_SAFETY_MARGIN_SECONDS`,
+//! no unit of work starts after `stop`: no entity's Access Advisor job (the collector), no
+//! entity's writes (the applier, which finishes an entity it started: its journal entry is
+//! written first), no `PutEvaluations` batch. The margin is left for the resume marker and the
+//! answer, so a run cut short still answers and says what is left ([`crate::pass`]).
 
 use std::collections::HashSet;
 
 use anyhow::Context;
 use aws_config::SdkConfig;
 use iamsweep_aws::accounts::assume;
+use iamsweep_aws::advisor::{AdvisorContext, collect_entity};
 use iamsweep_aws::applier::{self, Applier};
 use iamsweep_aws::clients::{Clients, Connection};
-use iamsweep_aws::collector::{CollectSettings, Collection};
-use iamsweep_aws::collector::{NoProgress, RESUME_REASON, collect_selected};
+use iamsweep_aws::collector::CollectSettings;
 use iamsweep_aws::config_rule::{
-    self, Evaluation, deleted, evaluate, is_service_linked, kind_of, put_evaluations,
+    self, Evaluation, ItemAnswer, deleted, evaluate, item_answer, not_applicable,
+    put_evaluations_until,
 };
+use iamsweep_aws::entity::read_entity;
 use iamsweep_aws::identity::caller_identity;
 use iamsweep_aws::journal::{JournalStore, new_run_id};
 use iamsweep_aws::live::live_state;
 use iamsweep_aws::location::ListFiles;
 use iamsweep_aws::pace::Pace;
 use iamsweep_aws::s3::{self, S3};
+use iamsweep_aws::session::Sessions;
 use iamsweep_core::analysis::analyze;
 use iamsweep_core::model::{EntityRecord, Status};
 use iamsweep_core::plan::{build_plan, check_max_changes};
@@ -29,11 +38,13 @@ use iamsweep_core::verify::{Checks, verify_plan};
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
+use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
-use crate::event::{ConfigItem, Event, FanOut, Mode};
+use crate::event::{ConfigItem, Event, EventError, FanOut, Mode};
+use crate::failure::ConfigError;
 use crate::logs;
-use crate::resume::{self, Marker, RESUME_SCHEMA};
+use crate::pass::{self, Pass};
 use crate::settings::{EnvSettings, Settings};
 
 /// What stays alive between invocations: settings and clients.
@@ -47,6 +58,8 @@ pub struct Runtime {
     pub s3: S3,
     /// Resolved settings.
     pub settings: Settings,
+    /// The function's account, asked of STS once per cold start, when an answer first needs it.
+    account_id: OnceCell<String>,
 }
 
 impl Runtime {
@@ -64,21 +77,37 @@ impl Runtime {
             Some(uri) => Some(
                 s3.get_text(&Pace::new(10.0), uri)
                     .await
-                    .with_context(|| format!("cannot read the config `{uri}`"))?,
+                    .with_context(|| ConfigError(format!("cannot read the config `{uri}`")))?,
             ),
             None => None,
         };
-        let settings = Settings::resolve(env, config_text.as_deref())?;
-        Ok(Runtime { base, clients, s3, settings })
+        let settings = Settings::resolve(env, config_text.as_deref())
+            .context(ConfigError("invalid settings".to_string()))?;
+        Ok(Runtime { base, clients, s3, settings, account_id: OnceCell::new() })
+    }
+
+    /// The function's own account id (`sts:GetCallerIdentity`, once per cold start).
+    pub async fn account_id(&self) -> anyhow::Result<&str> {
+        let account_id = self
+            .account_id
+            .get_or_try_init(|| async {
+                let pace = Pace::new(self.settings.collect.rate);
+                caller_identity(&self.clients.sts, &pace, &self.settings.collect.retry)
+                    .await
+                    .map(|caller| caller.account_id)
+                    .context("could not identify the account with sts:GetCallerIdentity")
+            })
+            .await?;
+        Ok(account_id)
     }
 }
 
 /// The answer of one invocation (also the summary log line).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Answer {
-    /// `scheduled`, `config-item`, `config-periodic` or `fan-out`.
+    /// `scheduled`, `config-item`, `config-periodic`, `config-ignored` or `fan-out`.
     pub event: &'static str,
-    /// The account worked on.
+    /// The account worked on; always set.
     pub account_id: String,
     /// `complete`, `partial` (the deadline cut it short; see `pending`) or `error`.
     pub status: &'static str,
@@ -93,8 +122,10 @@ pub struct Answer {
     pub failed: usize,
     /// Non-compliant entities.
     pub non_compliant: usize,
-    /// Entities left for the next run (not started before the deadline).
+    /// Entities left for the next run: not audited, or audited but not written (or answered).
     pub pending: usize,
+    /// Of `pending`, the entities audited whose writes or Config answers were not started.
+    pub pending_writes: usize,
     /// Where the next run finds them (`IAMSWEEP_STATE`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resume_marker: Option<String>,
@@ -115,7 +146,7 @@ pub struct Answer {
 
 /// Answers one event before `deadline`.
 pub async fn handle(runtime: &Runtime, event: &Value, deadline: Instant) -> anyhow::Result<Value> {
-    let answer = match Event::parse(event)? {
+    let mut answer = match Event::parse(event)? {
         Event::Scheduled => {
             let enforce = runtime.settings.env.enforce;
             audit(runtime, &runtime.clients, "scheduled", Writes::of(enforce), deadline).await?
@@ -127,9 +158,26 @@ pub async fn handle(runtime: &Runtime, event: &Value, deadline: Instant) -> anyh
         Event::ConfigPeriodic { result_token, notified_at } => {
             config_periodic(runtime, &result_token, notified_at, deadline).await?
         }
+        Event::ConfigIgnored { message_type } => {
+            tracing::info!("AWS Config `{message_type}`: nothing to evaluate");
+            Answer { event: "config-ignored", status: "complete", ..Answer::default() }
+        }
     };
+    if answer.account_id.is_empty() {
+        // Answers that needed no IAM call (a deleted item, an ignored message) still say which
+        // account they are about: the Config event names it, else STS does.
+        answer.account_id = match event.get("accountId").and_then(Value::as_str) {
+            Some(account_id) if !account_id.is_empty() => account_id.to_string(),
+            _ => runtime.account_id().await?.to_string(),
+        };
+    }
     logs::summary(&answer);
     Ok(serde_json::to_value(answer)?)
+}
+
+/// The instant after which no unit of work starts: the deadline less the safety margin.
+fn stop_at(runtime: &Runtime, deadline: Instant) -> Instant {
+    deadline.checked_sub(runtime.settings.env.safety_margin).unwrap_or_else(Instant::now)
 }
 
 /// What a run writes besides its answer.
@@ -162,89 +210,19 @@ async fn fan_out(runtime: &Runtime, payload: &FanOut, deadline: Instant) -> anyh
             error: Some(format!("cannot assume the role: {error}")),
             ..Answer::default()
         }),
-        Err(error) => Err(anyhow::anyhow!("cannot assume the role: {error}")),
+        Err(error) => Err(anyhow::Error::from(error).context("cannot assume the role")),
     }
 }
 
-/// The collect settings of one invocation: stop starting entities `safety_margin` before the
-/// deadline.
-fn collect_settings(runtime: &Runtime, deadline: Instant, policies: bool) -> CollectSettings {
+/// The collect settings of one invocation: no entity starts after `stop`.
+fn collect_settings(runtime: &Runtime, stop: Instant, policies: bool) -> CollectSettings {
     let mut settings = runtime.settings.collect.clone();
-    settings.deadline =
-        Some(deadline.checked_sub(runtime.settings.env.safety_margin).unwrap_or_else(Instant::now));
+    settings.deadline = Some(stop);
     settings.include_local_policies = policies;
     settings
 }
 
-/// Collects the account's entities, or only those a marker left pending, and records what is
-/// left. Returns the collection, whether it resumed, and the answer's resume fields.
-async fn collect_resumable(
-    runtime: &Runtime,
-    clients: &Clients,
-    kind: &'static str,
-    settings: &CollectSettings,
-    answer: &mut Answer,
-) -> anyhow::Result<Collection> {
-    let pace = Pace::new(settings.rate);
-    let caller = caller_identity(&clients.sts, &pace, &settings.retry)
-        .await
-        .context("could not identify the account with sts:GetCallerIdentity")?;
-    answer.account_id = caller.account_id.clone();
-    let marker_uri = runtime
-        .settings
-        .env
-        .state
-        .as_ref()
-        .map(|state| resume::location(state, &caller.account_id, kind));
-    let marker = match &marker_uri {
-        Some(uri) => resume::read(&runtime.s3, &pace, uri).await?,
-        None => None,
-    };
-    let pending: Option<HashSet<String>> = marker
-        .filter(|marker| !marker.pending.is_empty())
-        .map(|marker| marker.pending.into_iter().collect());
-    answer.resumed = pending.is_some();
-    let collection = collect_selected(clients, settings, &NoProgress, |entity: &EntityRecord| {
-        pending.as_ref().is_none_or(|pending| pending.contains(&entity.arn))
-    })
-    .await?;
-    let left: Vec<String> = collection
-        .snapshot
-        .entities
-        .iter()
-        .filter(|entity| {
-            entity.status == Status::Skipped && entity.skip_reason.as_deref() == Some(RESUME_REASON)
-        })
-        .map(|entity| entity.arn.clone())
-        .collect();
-    answer.pending = left.len();
-    if let Some(uri) = &marker_uri {
-        // Written when something is left, and when a resumed pass ends (to clear it).
-        if !left.is_empty() || answer.resumed {
-            let marker = Marker {
-                schema: RESUME_SCHEMA.to_string(),
-                account_id: caller.account_id.clone(),
-                pending: left.clone(),
-                written_at: OffsetDateTime::now_utc(),
-            };
-            resume::write(&runtime.s3, &pace, uri, &marker).await?;
-        }
-        answer.resume_marker = Some(uri.to_string());
-    } else if !left.is_empty() {
-        tracing::warn!(
-            pending = left.len(),
-            "the deadline cut the run short and IAMSWEEP_STATE is not set: the pending entities \
-             are only in this answer"
-        );
-        answer.pending_arns = left;
-    }
-    if answer.pending > 0 {
-        answer.status = "partial";
-    }
-    Ok(collection)
-}
-
-/// Audit, then summary tags and (when `writes.boundaries`) boundaries.
+/// Audit, then summary tags and (when `writes.boundaries`) boundaries, all before `deadline`.
 async fn audit(
     runtime: &Runtime,
     clients: &Clients,
@@ -253,62 +231,91 @@ async fn audit(
     deadline: Instant,
 ) -> anyhow::Result<Answer> {
     let mut answer = Answer { event, status: "complete", ..Answer::default() };
-    let settings = collect_settings(runtime, deadline, writes.tags || writes.boundaries);
-    let collection = collect_resumable(runtime, clients, event, &settings, &mut answer).await?;
+    let stop = stop_at(runtime, deadline);
+    let settings = collect_settings(runtime, stop, writes.tags || writes.boundaries);
+    let pass = pass::start(runtime, clients, event, &settings, &mut answer).await?;
     let now = OffsetDateTime::now_utc();
-    let report = analyze(&collection.snapshot, &runtime.settings.rules(), now);
+    let report = analyze(&pass.collection.snapshot, &runtime.settings.rules(), now);
     iamsweep_aws::logs::report_records(&report);
-    count(&mut answer, &collection.snapshot.entities, report.summary.verdict.non_compliant);
-    if writes.tags || writes.boundaries {
-        let mut enforce = enforce_settings(runtime).await?;
-        enforce.boundary.enabled &= writes.boundaries;
-        if !enforce.tags.enabled && !enforce.boundary.enabled {
-            return Ok(answer);
-        }
-        let live = live_state(&collection.local_policies, &enforce.boundary.path);
-        let plan = build_plan(&collection.snapshot, &report, &live, &enforce, now);
-        // The same verification as `apply` (times, documents, tags, the caller), in core.
-        let checks = Checks {
-            now: OffsetDateTime::now_utc(),
-            max_age: time::Duration::hours(i64::from(enforce.guardrails.max_plan_age_hours)),
-            account_id: &collection.caller.account_id,
-            caller_arn: &collection.caller.arn,
-        };
-        verify_plan(&plan, &checks).context("the plan is refused")?;
-        if enforce.boundary.enabled {
-            check_max_changes(&plan, enforce.guardrails.max_changes)?;
-        }
-        if plan.changes().next().is_none() {
-            answer.enforced = enforce.boundary.enabled;
-            return Ok(answer);
-        }
-        let journal = runtime.settings.env.journal.as_deref().context(
-            "the plan has changes to write, and IAMSWEEP_JOURNAL is not set; hint: set it to \
-             s3://BUCKET/journal so every change can be rolled back",
-        )?;
-        let journal = JournalStore::parse(journal, Some(runtime.s3.clone()))
-            .with_context(|| format!("invalid IAMSWEEP_JOURNAL `{journal}`"))?;
-        let pace = Pace::new(settings.rate);
-        let applier = Applier {
-            iam: &clients.iam,
-            pace: &pace,
-            retry: settings.retry,
-            journal: &journal,
-            run_id: new_run_id(now),
-        };
-        for applied in applier.apply(&plan, OffsetDateTime::now_utc).await {
-            match applied.status {
-                applier::Status::Changed => answer.changed += 1,
-                applier::Status::Failed => {
-                    answer.write_failures += 1;
-                    tracing::warn!(entityname = %applied.name, "write failed: {}", applied.detail.unwrap_or_default());
-                }
-                applier::Status::Unchanged | applier::Status::Skipped => {}
-            }
-        }
-        answer.enforced = enforce.boundary.enabled;
-    }
+    count(&mut answer, &pass.collection.snapshot.entities, report.summary.verdict.non_compliant);
+    let not_started = if writes.tags || writes.boundaries {
+        write(runtime, clients, &pass, &report, writes, stop, &mut answer).await?
+    } else {
+        Vec::new()
+    };
+    let not_started: HashSet<&str> = not_started.iter().map(String::as_str).collect();
+    pass::finish(runtime, &pass, &not_started, &mut answer).await?;
     Ok(answer)
+}
+
+/// Plans and applies tags and boundaries; returns the ARNs whose writes were not started
+/// before `stop`.
+async fn write(
+    runtime: &Runtime,
+    clients: &Clients,
+    pass: &Pass,
+    report: &iamsweep_core::report::AuditReport,
+    writes: Writes,
+    stop: Instant,
+    answer: &mut Answer,
+) -> anyhow::Result<Vec<String>> {
+    let mut enforce = enforce_settings(runtime).await?;
+    enforce.boundary.enabled &= writes.boundaries;
+    if !enforce.tags.enabled && !enforce.boundary.enabled {
+        return Ok(Vec::new());
+    }
+    let now = OffsetDateTime::now_utc();
+    let collection = &pass.collection;
+    let live = live_state(&collection.local_policies, &enforce.boundary.path);
+    let plan = build_plan(&collection.snapshot, report, &live, &enforce, now);
+    // The same verification as `apply` (times, documents, tags, the caller), in core.
+    let checks = Checks {
+        now: OffsetDateTime::now_utc(),
+        max_age: time::Duration::hours(i64::from(enforce.guardrails.max_plan_age_hours)),
+        account_id: &collection.caller.account_id,
+        caller_arn: &collection.caller.arn,
+    };
+    verify_plan(&plan, &checks).context("the plan is refused")?;
+    if enforce.boundary.enabled {
+        check_max_changes(&plan, enforce.guardrails.max_changes)?;
+    }
+    answer.enforced = enforce.boundary.enabled;
+    if plan.changes().next().is_none() {
+        return Ok(Vec::new());
+    }
+    let journal = runtime.settings.env.journal.as_deref().context(ConfigError(
+        "the plan has changes to write, and IAMSWEEP_JOURNAL is not set; hint: set it to \
+         s3://BUCKET/journal so every change can be rolled back"
+            .to_string(),
+    ))?;
+    let journal = JournalStore::parse(journal, Some(runtime.s3.clone()))
+        .with_context(|| ConfigError(format!("invalid IAMSWEEP_JOURNAL `{journal}`")))?;
+    let pace = Pace::new(runtime.settings.collect.rate);
+    let applier = Applier {
+        iam: &clients.iam,
+        pace: &pace,
+        retry: runtime.settings.collect.retry,
+        journal: &journal,
+        run_id: new_run_id(now),
+    };
+    let applying = applier.apply_until(&plan, OffsetDateTime::now_utc, Some(stop)).await;
+    for applied in applying.applied {
+        match applied.status {
+            applier::Status::Changed => answer.changed += 1,
+            applier::Status::Failed => {
+                answer.write_failures += 1;
+                tracing::warn!(entityname = %applied.name, "write failed: {}", applied.detail.unwrap_or_default());
+            }
+            applier::Status::Unchanged | applier::Status::Skipped => {}
+        }
+    }
+    if !applying.not_started.is_empty() {
+        tracing::warn!(
+            not_started = applying.not_started.len(),
+            "the deadline stopped the writes: the entities not started are left for the next run"
+        );
+    }
+    Ok(applying.not_started)
 }
 
 /// The enforcement settings: the config and its list files from S3 (a list that cannot be read
@@ -316,10 +323,13 @@ async fn audit(
 async fn enforce_settings(runtime: &Runtime) -> anyhow::Result<EnforceSettings> {
     let config = &runtime.settings.config;
     let pace = Pace::new(10.0);
-    let files = ListFiles::read(config, Some(&runtime.s3), &pace).await?;
+    let files = ListFiles::read(config, Some(&runtime.s3), &pace)
+        .await
+        .context(ConfigError("cannot read a list file".to_string()))?;
     let lists = files.texts();
     EnforceSettings::resolve(config, runtime.settings.window_days, &lists)
-        .map_err(|error| anyhow::anyhow!("config, {error}"))
+        .map_err(|error| anyhow::Error::msg(format!("config, {error}")))
+        .context(ConfigError("invalid enforcement settings".to_string()))
 }
 
 fn count(answer: &mut Answer, entities: &[EntityRecord], non_compliant: usize) {
@@ -329,6 +339,8 @@ fn count(answer: &mut Answer, entities: &[EntityRecord], non_compliant: usize) {
     answer.non_compliant = non_compliant;
 }
 
+/// One configuration item: answered from the item alone when it does not apply, else by
+/// reading its one entity with per-entity calls and running its Access Advisor job.
 async fn config_item(
     runtime: &Runtime,
     result_token: &str,
@@ -336,44 +348,48 @@ async fn config_item(
     deadline: Instant,
 ) -> anyhow::Result<Answer> {
     let mut answer = Answer { event: "config-item", status: "complete", ..Answer::default() };
-    let not_applicable = |annotation: &str| Evaluation {
-        resource_type: kind_of(&item.resource_type)
-            .map_or("AWS::IAM::User", config_rule::resource_type),
-        resource_id: item.resource_id.clone(),
-        compliance: config_rule::Compliance::NotApplicable,
-        annotation: annotation.to_string(),
-        ordering: item.captured_at,
-    };
-    let service_linked = item.path.as_deref().is_some_and(is_service_linked)
-        || item.arn.as_deref().is_some_and(|arn| arn.contains(":role/aws-service-role/"));
-    let evaluation = match kind_of(&item.resource_type) {
-        // The rule's scope should name IAM types only; anything else does not apply.
-        None => Some(not_applicable("not an IAM user, role or group")),
-        Some(kind) if item.is_deleted() => Some(deleted(kind, &item.resource_id, item.captured_at)),
-        Some(_) if service_linked => {
-            Some(not_applicable("service-linked role: its policies belong to AWS"))
-        }
-        Some(kind) => {
-            let mut settings = collect_settings(runtime, deadline, false);
-            settings.kinds = vec![kind];
-            let collection = collect_selected(
-                &runtime.clients,
-                &settings,
-                &NoProgress,
-                |entity: &EntityRecord| {
-                    entity.id.as_deref() == Some(item.resource_id.as_str())
-                        || item.arn.as_deref() == Some(entity.arn.as_str())
-                },
-            )
-            .await?;
-            answer.account_id = collection.snapshot.account_id.clone();
-            count(&mut answer, &collection.snapshot.entities, 0);
-            match collection.snapshot.entities.first() {
-                // Gone between the change and this run: the next item will say deleted.
+    let evaluation = match item_answer(item.facts()) {
+        ItemAnswer::NotApplicable(annotation) => Some(not_applicable(
+            &item.resource_type,
+            &item.resource_id,
+            annotation,
+            item.captured_at,
+        )),
+        ItemAnswer::Evaluate(kind) => {
+            let name = item.name().ok_or_else(|| {
+                EventError::new(format!(
+                    "the configuration item `{}` has neither `resourceName` nor `ARN`",
+                    item.resource_id
+                ))
+            })?;
+            let settings = collect_settings(runtime, stop_at(runtime, deadline), false);
+            let pace = Pace::new(settings.rate);
+            let read = read_entity(&runtime.clients.iam, &pace, &settings.retry, kind, name)
+                .await
+                .with_context(|| format!("cannot read the {} `{name}`", kind.as_str()))?;
+            match read {
+                // Gone between the change and this run, or replaced by a new entity of the
+                // same name (another unique id): the item's entity no longer exists.
                 None => Some(deleted(kind, &item.resource_id, item.captured_at)),
-                Some(entity) => {
+                Some(entity) if entity.id.as_deref() != Some(item.resource_id.as_str()) => {
+                    Some(deleted(kind, &item.resource_id, item.captured_at))
+                }
+                Some(mut entity) => {
+                    answer.account_id = arn_account(&entity.arn).unwrap_or_default().to_string();
+                    let clients = &runtime.clients;
+                    let sessions = Sessions::start(
+                        clients.sessions.clone(),
+                        &clients.iam,
+                        settings.rate,
+                        settings.retry,
+                    )
+                    .await
+                    .context("cannot start a session for the Access Advisor job")?;
+                    let context = AdvisorContext::new(sessions, &settings);
+                    collect_entity(&context, &mut entity).await;
+                    count(&mut answer, std::slice::from_ref(&entity), 0);
                     let evaluation = evaluate(
-                        entity,
+                        &entity,
                         &runtime.settings.rules(),
                         OffsetDateTime::now_utc(),
                         item.captured_at,
@@ -398,10 +414,15 @@ async fn config_item(
     if let Some(evaluation) = evaluation {
         answer.non_compliant =
             usize::from(evaluation.compliance == config_rule::Compliance::NonCompliant);
-        let sent = send(runtime, result_token, &[evaluation]).await?;
-        answer.evaluations = sent;
+        // One evaluation, one call: sent whatever the time, as the answer itself.
+        answer.evaluations = send(runtime, result_token, &[evaluation], None).await?;
     }
     Ok(answer)
+}
+
+/// The account of an IAM ARN (`arn:aws:iam::ACCOUNT:...`).
+fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|account| !account.is_empty())
 }
 
 async fn config_periodic(
@@ -411,23 +432,28 @@ async fn config_periodic(
     deadline: Instant,
 ) -> anyhow::Result<Answer> {
     let mut answer = Answer { event: "config-periodic", status: "complete", ..Answer::default() };
-    let settings = collect_settings(runtime, deadline, false);
-    let collection =
-        collect_resumable(runtime, &runtime.clients, "config", &settings, &mut answer).await?;
+    let stop = stop_at(runtime, deadline);
+    let settings = collect_settings(runtime, stop, false);
+    let pass = pass::start(runtime, &runtime.clients, "config", &settings, &mut answer).await?;
     let now = OffsetDateTime::now_utc();
     let rules = runtime.settings.rules();
-    let evaluations: Vec<Evaluation> = collection
-        .snapshot
-        .entities
+    let entities = &pass.collection.snapshot.entities;
+    let (arns, evaluations): (Vec<&str>, Vec<Evaluation>) = entities
         .iter()
-        .filter_map(|entity| evaluate(entity, &rules, now, notified_at))
-        .collect();
-    let report = analyze(&collection.snapshot, &rules, now);
+        .filter_map(|entity| {
+            evaluate(entity, &rules, now, notified_at)
+                .map(|evaluation| (entity.arn.as_str(), evaluation))
+        })
+        .unzip();
+    let report = analyze(&pass.collection.snapshot, &rules, now);
     iamsweep_aws::logs::report_records(&report);
-    count(&mut answer, &collection.snapshot.entities, report.summary.verdict.non_compliant);
+    count(&mut answer, entities, report.summary.verdict.non_compliant);
     if !evaluations.is_empty() {
-        answer.evaluations = send(runtime, result_token, &evaluations).await?;
+        answer.evaluations = send(runtime, result_token, &evaluations, Some(stop)).await?;
     }
+    // The evaluations not sent before `stop`: their entities are answered by the next run.
+    let not_sent: HashSet<&str> = arns[answer.evaluations..].iter().copied().collect();
+    pass::finish(runtime, &pass, &not_sent, &mut answer).await?;
     Ok(answer)
 }
 
@@ -435,14 +461,16 @@ async fn send(
     runtime: &Runtime,
     result_token: &str,
     evaluations: &[Evaluation],
+    stop: Option<Instant>,
 ) -> anyhow::Result<usize> {
     let pace = Pace::new(runtime.settings.collect.rate);
-    let sent = put_evaluations(
+    let sent = put_evaluations_until(
         &runtime.clients.config,
         &pace,
         &runtime.settings.collect.retry,
         result_token,
         evaluations,
+        stop,
     )
     .await?;
     if sent.failed > 0 {

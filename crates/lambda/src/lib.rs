@@ -15,7 +15,9 @@
 
 pub mod env_vars;
 pub mod event;
+pub mod failure;
 pub mod handler;
 pub mod logs;
+pub mod pass;
 pub mod resume;
 pub mod settings;

@@ -87,13 +87,10 @@ async fn run_accounts(
     }
     eprintln!("{}", accounts::rollup_line(&report));
     let rollup = &report.rollup;
-    Ok(if rollup.verdict.non_compliant > 0 {
-        ExitCode::from(1)
-    } else if rollup.failed + rollup.status.error + rollup.status.skipped > 0 {
-        ExitCode::from(2)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(ExitCode::from(gate(
+        rollup.verdict.non_compliant,
+        rollup.failed + rollup.status.error + rollup.status.skipped,
+    )))
 }
 
 /// One line per non-compliant entity, then one per entity that could not be evaluated.
@@ -124,11 +121,36 @@ fn findings(report: &AuditReport) -> String {
 
 fn exit_code(report: &AuditReport) -> ExitCode {
     let summary = &report.summary;
-    if summary.verdict.non_compliant > 0 {
-        ExitCode::from(1)
-    } else if summary.status.error + summary.status.skipped > 0 {
-        ExitCode::from(2)
+    ExitCode::from(gate(
+        summary.verdict.non_compliant,
+        summary.status.error + summary.status.skipped,
+    ))
+}
+
+/// The gate's exit code from the counts of non-compliant and unevaluated entities (or
+/// accounts). An entity that could not be evaluated outranks a finding: a run that reports
+/// findings for some entities and could not judge others must not look like a plain "fix
+/// these" (1), since the unjudged ones may be worse; so 2 wins over 1.
+fn gate(non_compliant: usize, unevaluated: usize) -> u8 {
+    if unevaluated > 0 {
+        2
+    } else if non_compliant > 0 {
+        1
     } else {
-        ExitCode::SUCCESS
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gate;
+
+    #[test]
+    fn an_unevaluated_entity_outranks_a_finding() {
+        assert_eq!(gate(0, 0), 0);
+        assert_eq!(gate(3, 0), 1);
+        assert_eq!(gate(0, 1), 2);
+        // Regression: this was 1, so a pipeline read "findings" and missed the unjudged entity.
+        assert_eq!(gate(3, 1), 2);
     }
 }

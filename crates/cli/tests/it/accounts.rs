@@ -148,8 +148,9 @@ fn check_fails_the_gate_on_findings_and_names_the_account_it_could_not_audit() {
         "--rate",
         "500",
     ]);
-    // builder never used ec2: a finding, exit 1.
-    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    // builder never used ec2 (a finding), and the locked account could not be audited: the
+    // error outranks the finding, exit 2.
+    assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         stdout.contains(&format!("NON_COMPLIANT arn:aws:iam::{MEMBER}:user/builder")),

@@ -250,11 +250,30 @@ fn check_with_only_the_stale_rule_and_a_shorter_period() {
         "--rate",
         "500",
     ]);
-    assert_eq!(output.status.code(), Some(1));
+    // `doomed`'s job fails: an unevaluated user outranks the findings.
+    assert_eq!(output.status.code(), Some(2));
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(stdout.contains("user/alice: 1 service not accessed for 4 days: lambda"), "{stdout}");
     assert!(stdout.contains("user/bob: 2 services not accessed for 4 days: ec2, sqs"), "{stdout}");
     assert!(!stdout.contains("never accessed"), "{stdout}");
+}
+
+/// Guards README's promise that an error outranks a finding: `doomed`'s job fails while other
+/// users are non-compliant, and `check` must exit 2, not 1 (it exited 1 before).
+#[test]
+fn check_exits_2_when_an_entity_could_not_be_evaluated_even_beside_findings() {
+    let sim = Sim::builder(scenario("audit.json")).start();
+    let output = sim.iamsweep(&["check", "--kinds", "users", "--rate", "500"]);
+    let stdout = String::from_utf8(output.stdout.clone()).unwrap();
+    assert!(stdout.contains("NON_COMPLIANT arn:aws:iam::111122223333:user/"), "{stdout}");
+    assert!(stdout.contains("ERROR arn:aws:iam::111122223333:user/doomed: "), "{stdout}");
+    assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
+    // The JSON format gates the same way.
+    let output = sim.iamsweep(&["check", "--kinds", "users", "--rate", "500", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
+    // Without the failing entity the same findings exit 1.
+    let output = sim.iamsweep(&["check", "--kinds", "roles", "--rate", "500"]);
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
 }
 
 #[test]

@@ -230,8 +230,8 @@ async fn a_run_cut_short_by_the_deadline_leaves_a_marker_and_the_next_run_resume
     assert_eq!(answer["status"], "partial");
     assert_eq!(answer["pending"], 4);
     assert_eq!(answer["resume_marker"], "s3://state/iamsweep/resume/111122223333/config.json");
-    // Service-linked roles need no data to be NOT_APPLICABLE; nothing else is answered.
-    assert_eq!(answer["evaluations"], 1);
+    // No `PutEvaluations` starts after the deadline either: every entity is left, unanswered.
+    assert_eq!(answer["evaluations"], 0);
 
     let answer = handle(&runtime, &event, far()).await.expect("answer");
     assert_eq!(answer["resumed"], true);

@@ -5,8 +5,14 @@
 //! - `events`: scheduled, Config item, Config periodic and fan-out events, and the
 //!   deadline-and-resume path;
 //! - `fan_out_answers`: the answers the Step Functions test's stub gives are the handler's;
-//! - `policy`: every action the function calls is granted by `deploy/`, and nothing more.
+//! - `policy`: every action the function calls is granted by `deploy/`, and nothing more;
+//! - `config_events`: AWS Config sample events written by others (`aws_lambda_events`, SAM
+//!   CLI, the RDK) replayed through the handler; error kinds and account ids of answers;
+//! - `deadline`: a run cut short before its writes, resumed by the next one with nothing lost
+//!   or done twice; old and broken markers.
 
+mod config_events;
+mod deadline;
 mod events;
 mod fan_out_answers;
 mod policy;

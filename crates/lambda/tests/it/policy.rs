@@ -158,14 +158,37 @@ async fn the_templates_grant_exactly_what_the_function_calls() {
     let scheduled = json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
     let answer = handle(&runtime, &scheduled, far()).await.unwrap();
     assert_eq!(answer["write_failures"], 0, "{answer}");
-    let item = json!({"invokingEvent": json!({
-        "messageType": "ConfigurationItemChangeNotification",
-        "configurationItem": {"resourceType": "AWS::IAM::Role", "resourceId": "AROAAPP",
-            "resourceName": "app", "ARN": "arn:aws:iam::111122223333:role/app",
-            "configurationItemStatus": "OK",
-            "configurationItemCaptureTime": "2026-11-23T11:59:00.000Z"}}).to_string(),
-        "resultToken": "token"});
-    handle(&runtime, &item, far()).await.unwrap();
+    let before_ids = sim.calls().len();
+    // One item of each kind, read with per-entity calls.
+    let iam = aws_sdk_iam::Client::new(&sim.sdk().await);
+    let ids = [
+        (
+            "AWS::IAM::User",
+            "alice",
+            iam.get_user().user_name("alice").send().await.unwrap().user.unwrap().user_id,
+        ),
+        (
+            "AWS::IAM::Role",
+            "app",
+            iam.get_role().role_name("app").send().await.unwrap().role.unwrap().role_id,
+        ),
+        (
+            "AWS::IAM::Group",
+            "devs",
+            iam.get_group().group_name("devs").send().await.unwrap().group.unwrap().group_id,
+        ),
+    ];
+    let setup_reads = sim.calls().len();
+    for (resource_type, name, id) in ids {
+        let item = json!({"invokingEvent": json!({
+            "messageType": "ConfigurationItemChangeNotification",
+            "configurationItem": {"resourceType": resource_type, "resourceId": id,
+                "resourceName": name, "configurationItemStatus": "OK",
+                "configurationItemCaptureTime": "2026-11-23T11:59:00.000Z"}}).to_string(),
+            "resultToken": "token"});
+        let answer = handle(&runtime, &item, far()).await.unwrap();
+        assert_eq!(answer["evaluations"], 1, "{answer}");
+    }
     let periodic = json!({"invokingEvent": json!({"messageType": "ScheduledNotification",
         "notificationCreationTime": "2026-11-23T12:00:00.000Z"}).to_string(), "resultToken": "token"});
     handle(&runtime, &periodic, far()).await.unwrap();
@@ -185,7 +208,9 @@ async fn the_templates_grant_exactly_what_the_function_calls() {
     let (fan_out_own, fan_out_member): (Vec<&Value>, Vec<&Value>) = calls[listing..]
         .iter()
         .partition(|call| call["service"] == "s3" || call["action"] == "AssumeRole");
-    let mut function = actions(&calls[setup..own_runs]);
+    // The test's own reads of the three ids are not the function's.
+    let mut function = actions(&calls[setup..before_ids]);
+    function.extend(actions(&calls[setup_reads..own_runs]));
     function.extend(actions(fan_out_own));
     compare(
         "deploy/template.yaml FunctionRole",

@@ -33,6 +33,12 @@ pub struct Sim {
 impl Sim {
     /// Starts iamsim on `scenario`, recording every call.
     pub fn start(scenario: &Path) -> Sim {
+        Sim::start_with(scenario, &[])
+    }
+
+    /// Starts iamsim on `scenario` with more options (`--job-latency-ms`...), recording every
+    /// call.
+    pub fn start_with(scenario: &Path, args: &[&str]) -> Sim {
         let dir = tempfile::tempdir().expect("temp dir");
         let record = dir.path().join("record.jsonl");
         let mut child = Command::new(repo_root().join("iamsim/serve"))
@@ -40,6 +46,7 @@ impl Sim {
             .arg(scenario)
             .args(["--port", "0", "--record"])
             .arg(&record)
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
