@@ -45,7 +45,7 @@ def configure(args: argparse.Namespace, account_id: str) -> None:
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-    from . import advisor, clock, faults, iam_extras, other_services
+    from . import advisor, caller, clock, faults, iam_extras, other_services
     from .settings import current
 
     clock.configure(args.clock_offset_days)
@@ -71,6 +71,7 @@ def configure(args: argparse.Namespace, account_id: str) -> None:
     advisor.install()
     iam_extras.install()
     other_services.install()
+    caller.install()
 
 
 def main(argv: list[str] | None = None) -> None:
