@@ -11,8 +11,9 @@
 //! [`plan::build_plan`] (snapshot + report + [`plan::LiveState`]; skips decided in
 //! [`guardrails`], documents by [`boundary`], values by [`tags`]) -> `apply` checks
 //! [`plan::check_fresh`], [`plan::check_max_changes`], [`plan::check_preconditions`] and writes a
-//! [`journal::JournalEntry`] before each change -> `rollback` uses
-//! [`journal::rollback_from_journal`] or [`journal::rollback_from_tag`].
+//! [`journal::JournalEntry`] before each change -> `rollback` checks each entry with
+//! [`journal::check_entry`], then [`rollback::select`], [`rollback::decide`] and
+//! [`rollback::steps`] say what to restore.
 //!
 //! ```
 //! use iamsweep_core::analysis::classify;
@@ -36,6 +37,7 @@ pub mod lists;
 pub mod model;
 pub mod plan;
 pub mod report;
+pub mod rollback;
 pub mod rollup;
 pub mod settings;
 pub mod snapshot;

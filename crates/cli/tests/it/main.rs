@@ -8,11 +8,13 @@
 //!   attribution, failed jobs, throttling;
 //! - `inputs`: bad flags, config and snapshot files, and offline analysis;
 //! - `enforce`: plan, apply and rollback read back through the SDK: exact boundaries, guardrails,
-//!   idempotence, the five-version limit, refused plans, throttling and failures, S3 lists.
+//!   idempotence, the five-version limit, refused plans, throttling and failures, S3 lists;
+//! - `rollback`: rollback against a hostile journal and tags, the caller, a shared S3 journal.
 
 mod accounts;
 mod audit;
 mod enforce;
 mod inputs;
+mod rollback;
 mod sdk;
 mod sim;
