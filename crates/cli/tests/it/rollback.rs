@@ -322,12 +322,12 @@ fn entry(run_id: &str, name: &str) -> JournalEntry {
 async fn an_existing_object_at_the_next_journal_key_is_never_overwritten() {
     let sim = Sim::builder(scenario("enforce.json")).record().start();
     let s3 = s3(&sim.url).await;
-    s3.create_bucket().bucket("j").send().await.unwrap();
+    s3.create_bucket().bucket("entries").send().await.unwrap();
     let run = "20261123T131759Z-00000000000000aa";
     let key = format!("journal/{ACCOUNT}/{run}/000001.json");
     let existing = serde_json::to_string(&entry(run, "app")).unwrap();
     s3.put_object()
-        .bucket("j")
+        .bucket("entries")
         .key(&key)
         .body(existing.as_bytes().to_vec().into())
         .send()
@@ -335,13 +335,15 @@ async fn an_existing_object_at_the_next_journal_key_is_never_overwritten() {
         .unwrap();
 
     let client = iamsweep_aws::s3::client(&sdk_config(&sim.url).await);
-    let store =
-        JournalStore::parse("s3://j/journal", Some(S3 { client, retry: RetryPolicy::default() }))
-            .unwrap();
+    let store = JournalStore::parse(
+        "s3://entries/journal",
+        Some(S3 { client, retry: RetryPolicy::default() }),
+    )
+    .unwrap();
     let pace = Pace::new(0.0);
     store.append(&pace, &entry(run, "worker"), 1).await.unwrap();
 
-    let kept = s3.get_object().bucket("j").key(&key).send().await.unwrap();
+    let kept = s3.get_object().bucket("entries").key(&key).send().await.unwrap();
     assert_eq!(kept.body.collect().await.unwrap().to_vec(), existing.as_bytes());
     let refused = sim
         .calls()
