@@ -84,11 +84,12 @@ pub async fn run(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
         (None, false) => Request::Entities(&named),
     };
     let selection = select(request, &entries, &entities, &scope).map_err(|message| {
+        let location = journal.describe();
+        let runs = format!("{}/{account_id}", location.trim_end_matches('/'));
         anyhow::anyhow!(
-            "{message} in `{}`; hint: list the runs with `ls {}`, or roll back entities with \
-             `--entity` (their previous-boundary tag is used when the journal is lost)",
-            journal.describe(),
-            journal.describe()
+            "{message} in `{location}`; hint: the runs are listed under `{runs}`, or roll back \
+             entities with `--entity` (their previous-boundary tag is used when the journal is \
+             lost)"
         )
     })?;
 
