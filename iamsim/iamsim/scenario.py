@@ -115,7 +115,8 @@ class Loader:
                 role_id=random_role_id(self.backend.account_id), name=spec["name"],
                 assume_role_policy_document=trust_policy(service), path=path,
                 permissions_boundary=self.boundary(spec), description=spec.get("description", ""),
-                tags=_tags(spec), max_session_duration="3600",
+                tags=_tags(spec),
+                max_session_duration=str(int(spec.get("max_session_duration") or 3600)),
                 linked_service=service if path.startswith("/aws-service-role/") else None)
             role.create_date = _created(spec)
             self.backend.roles[role.id] = role

@@ -13,7 +13,9 @@
 //! [`plan::check_fresh`], [`plan::check_max_changes`], [`plan::check_preconditions`] and writes a
 //! [`journal::JournalEntry`] before each change -> `rollback` checks each entry with
 //! [`journal::check_entry`], then [`rollback::select`], [`rollback::decide`] and
-//! [`rollback::steps`] say what to restore.
+//! [`rollback::steps`] say what to restore. What a boundary
+//! allows and denies is proven with [`policy_eval`]; what it leaves open is named by
+//! [`escalation`].
 //!
 //! ```
 //! use iamsweep_core::analysis::classify;
@@ -31,14 +33,17 @@ pub mod boundary;
 pub mod compliance;
 pub mod config;
 pub mod error;
+pub mod escalation;
 pub mod guardrails;
 pub mod journal;
 pub mod lists;
 pub mod model;
 pub mod plan;
+pub mod policy_eval;
 pub mod report;
 pub mod rollback;
 pub mod rollup;
+pub mod session;
 pub mod settings;
 pub mod snapshot;
 pub mod tags;

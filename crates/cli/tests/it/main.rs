@@ -3,18 +3,23 @@
 //! Modules:
 //! - `accounts`: several accounts through `--assume-role`, one refusing it;
 //! - `sim`: starting iamsim and running the binary with test credentials;
+//! - `sessions`: a silent endpoint, sessions that expire mid-audit, the session length asked;
 //! - `sdk`: the unmodified AWS SDK for Rust against iamsim's added actions;
 //! - `audit`: classification of every entity against the scenario's truth, paging, groups,
 //!   attribution, failed jobs, throttling;
 //! - `inputs`: bad flags, config and snapshot files, and offline analysis;
 //! - `enforce`: plan, apply and rollback read back through the SDK: exact boundaries, guardrails,
 //!   idempotence, the five-version limit, refused plans, throttling and failures, S3 lists;
+//! - `boundary`: boundaries of entities that used IAM: the containing document read back
+//!   whole, and the escalation risks `plan` and `audit` name;
 //! - `rollback`: rollback against a hostile journal and tags, the caller, a shared S3 journal.
 
 mod accounts;
 mod audit;
+mod boundary;
 mod enforce;
 mod inputs;
 mod rollback;
 mod sdk;
+mod sessions;
 mod sim;
