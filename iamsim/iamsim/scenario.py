@@ -187,8 +187,11 @@ class Loader:
 def load(scenario: dict, account_id: str) -> IAMBackend:
     from .settings import current
 
+    from . import caller
+
     backend = iam_backends[account_id]["aws"]
     Loader(backend, scenario).load()
+    caller.configure(scenario, backend)
     # Other accounts, reached with sts:AssumeRole: moto keeps each account's data apart by the
     # credentials' account id.
     for other_id, spec in (scenario.get("accounts") or {}).items():

@@ -1,14 +1,21 @@
-//! Where the journal lives: a local directory or an S3 prefix.
+//! Where the journal lives: a local directory or an S3 prefix, one folder per account.
 //!
-//! A directory holds one JSON-lines file per run, `RUN_ID.jsonl`, appended and synced before
-//! each entity's first write. S3 objects cannot be appended to, so under an S3 prefix each entry
-//! is its own object, `PREFIX/RUN_ID/NNNNNN.json`, written before the entity's first write.
-//! Run ids start with the UTC time (`20261123T120000Z-3f9a`), so sorting them sorts the runs.
+//! A directory holds one JSON-lines file per run, `DIR/ACCOUNT/RUN_ID.jsonl`, appended and
+//! synced before each entity's first write. S3 objects cannot be appended to, so under an S3
+//! prefix each entry is its own object, `PREFIX/ACCOUNT/RUN_ID/NNNNNN.json`, written before the
+//! entity's first write with `If-None-Match: *`: an object already there (a run of another
+//! invocation that drew the same id, or anything else) is never replaced; the entry goes under
+//! another name instead. The account in the path is what lets every account of an Organization
+//! share one prefix, and a rollback read only its own account's entries.
+//!
+//! Run ids start with the UTC time (`20261123T120000Z-5f0c9a2e4b7d1836`), so sorting them sorts
+//! the runs; the 64 random bits after it keep concurrent invocations (the fan-out starts
+//! hundreds in the same second) from sharing an id.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use iamsweep_core::journal::JournalEntry;
+use iamsweep_core::journal::{JournalEntry, check_entry, entry_account, parse_entry};
 use time::OffsetDateTime;
 
 use crate::error::CallError;
@@ -34,7 +41,17 @@ pub enum JournalError {
     /// An S3 call failed.
     #[error("journal: {0}")]
     S3(#[from] CallError),
-    /// An entry does not parse.
+    /// Every name tried for an S3 entry was taken by an existing object.
+    #[error(
+        "journal `{place}`: {attempts} names for the entry were all taken; nothing was overwritten"
+    )]
+    Taken {
+        /// The first name tried.
+        place: String,
+        /// Names tried.
+        attempts: usize,
+    },
+    /// An entry does not parse, or fails its checks.
     #[error("journal `{place}`: invalid entry: {message}")]
     Invalid {
         /// The file and line, or the S3 key.
@@ -44,12 +61,16 @@ pub enum JournalError {
     },
 }
 
+/// How many names an S3 entry tries before giving up: a collision needs another writer at the
+/// same run id and sequence, so a second name almost always does.
+const S3_NAME_ATTEMPTS: usize = 5;
+
 /// A journal location.
 #[derive(Debug, Clone)]
 pub enum JournalStore {
-    /// A directory of `RUN_ID.jsonl` files.
+    /// A directory of `ACCOUNT/RUN_ID.jsonl` files.
     Dir(PathBuf),
-    /// An S3 prefix of `RUN_ID/NNNNNN.json` objects.
+    /// An S3 prefix of `ACCOUNT/RUN_ID/NNNNNN.json` objects.
     S3 {
         /// The client.
         s3: S3,
@@ -58,19 +79,20 @@ pub enum JournalStore {
     },
 }
 
-/// A new run id: the UTC time to the second, then four random hex digits so two runs started
-/// in the same second do not share a journal file.
+/// A new run id: the UTC time to the second, then 64 random bits (16 hex digits) so that runs
+/// started in the same second, by people or by hundreds of fan-out invocations, do not share a
+/// journal file or prefix.
 pub fn new_run_id(now: OffsetDateTime) -> String {
     let now = now.to_offset(time::UtcOffset::UTC);
     format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z-{:04x}",
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z-{:016x}",
         now.year(),
         u8::from(now.month()),
         now.day(),
         now.hour(),
         now.minute(),
         now.second(),
-        fastrand::u16(..)
+        fastrand::u64(..)
     )
 }
 
@@ -98,8 +120,9 @@ impl JournalStore {
         }
     }
 
-    /// Records `entry` durably (the file is synced) before the change it describes; `sequence`
-    /// numbers the entries of a run.
+    /// Records `entry` durably (the file is synced; the S3 object is new) before the change it
+    /// describes, under the account of the entry's entity; `sequence` numbers the entries of a
+    /// run.
     pub async fn append(
         &self,
         pace: &Pace,
@@ -107,11 +130,17 @@ impl JournalStore {
         sequence: usize,
     ) -> Result<(), JournalError> {
         let line = serde_json::to_string(entry).expect("a journal entry always serialises");
+        let account = entry_account(entry).ok_or_else(|| JournalError::Invalid {
+            place: self.describe(),
+            message: format!("`{}` is not a user or role ARN", entry.arn),
+        })?;
         match self {
             JournalStore::Dir(dir) => {
+                let dir = dir.join(account);
                 let file = dir.join(format!("{}.jsonl", entry.run_id));
                 let io = |source| JournalError::File { path: file.clone(), source };
-                std::fs::create_dir_all(dir).map_err(io)?;
+                std::fs::create_dir_all(&dir).map_err(io)?;
+                // Append only: an existing file gains a line, never loses one.
                 let mut out = std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
@@ -122,44 +151,82 @@ impl JournalStore {
                 out.sync_data().map_err(io)
             }
             JournalStore::S3 { s3, prefix } => {
-                let uri = S3Uri {
-                    bucket: prefix.bucket.clone(),
-                    key: format!("{}{}/{sequence:06}.json", prefix.key, entry.run_id),
-                };
-                Ok(s3.put_text(pace, &uri, &line).await?)
+                let folder = format!("{}{account}/{}/", prefix.key, entry.run_id);
+                for attempt in 0..S3_NAME_ATTEMPTS {
+                    let name = if attempt == 0 {
+                        format!("{sequence:06}.json")
+                    } else {
+                        // Still sorts next to its sequence number; the reader takes any name.
+                        format!("{sequence:06}-{:08x}.json", fastrand::u32(..))
+                    };
+                    let uri =
+                        S3Uri { bucket: prefix.bucket.clone(), key: format!("{folder}{name}") };
+                    if s3.create_text(pace, &uri, &line).await? {
+                        return Ok(());
+                    }
+                    tracing::warn!(key = %uri, "journal object exists already; writing under another name");
+                }
+                Err(JournalError::Taken {
+                    place: format!("s3://{}/{folder}{sequence:06}.json", prefix.bucket),
+                    attempts: S3_NAME_ATTEMPTS,
+                })
             }
         }
     }
 
-    /// Every entry of every run. A journal that does not exist yet holds no entries.
-    pub async fn read_all(&self, pace: &Pace) -> Result<Vec<JournalEntry>, JournalError> {
+    /// Every entry of `account_id`, each checked with [`check_entry`] before it is returned, so
+    /// an entry of an unknown schema, of another account or that `apply` could not have written
+    /// stops the rollback before its first write, naming the file and line or the object. A
+    /// journal that does not exist yet holds no entries.
+    ///
+    /// A directory's `RUN_ID.jsonl` files written before the account folder existed are read
+    /// too (and refused if they hold another account's entries); S3 objects of that older
+    /// layout (`PREFIX/RUN_ID/...`) are not.
+    pub async fn read_account(
+        &self,
+        pace: &Pace,
+        account_id: &str,
+        boundary_path: &str,
+    ) -> Result<Vec<JournalEntry>, JournalError> {
         let mut entries = Vec::new();
+        let check = |entry: JournalEntry, place: &dyn Fn() -> String| {
+            check_entry(&entry, account_id, boundary_path)
+                .map(|()| entry)
+                .map_err(|message| JournalError::Invalid { place: place(), message })
+        };
         match self {
             JournalStore::Dir(dir) => {
-                let listing = match std::fs::read_dir(dir) {
-                    Ok(listing) => listing,
-                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                        return Ok(entries);
-                    }
-                    Err(source) => return Err(JournalError::File { path: dir.clone(), source }),
-                };
-                let mut files: Vec<PathBuf> = listing
-                    .filter_map(|item| item.ok().map(|item| item.path()))
-                    .filter(|path| path.extension().is_some_and(|ext| ext == "jsonl"))
-                    .collect();
-                files.sort();
+                let mut files = jsonl_files(dir)?;
+                files.extend(jsonl_files(&dir.join(account_id))?);
                 for file in files {
-                    entries.extend(read_file(&file)?);
+                    let text = std::fs::read_to_string(&file)
+                        .map_err(|source| JournalError::File { path: file.clone(), source })?;
+                    for (index, line) in text.lines().enumerate() {
+                        if line.trim().is_empty() {
+                            continue;
+                        }
+                        let place = || format!("{}:{}", file.display(), index + 1);
+                        let entry = parse_entry(line)
+                            .map_err(|message| JournalError::Invalid { place: place(), message })?;
+                        entries.push(check(entry, &place)?);
+                    }
                 }
             }
             JournalStore::S3 { s3, prefix } => {
-                for key in s3.list_keys(pace, prefix).await? {
+                let folder = S3Uri {
+                    bucket: prefix.bucket.clone(),
+                    key: format!("{}{account_id}/", prefix.key),
+                };
+                for key in s3.list_keys(pace, &folder).await? {
                     if !key.ends_with(".json") {
                         continue;
                     }
                     let uri = S3Uri { bucket: prefix.bucket.clone(), key };
                     let text = s3.get_text(pace, &uri).await?;
-                    entries.push(parse_entry(&text, || uri.to_string())?);
+                    let place = || uri.to_string();
+                    let entry = parse_entry(&text)
+                        .map_err(|message| JournalError::Invalid { place: place(), message })?;
+                    entries.push(check(entry, &place)?);
                 }
             }
         }
@@ -167,19 +234,19 @@ impl JournalStore {
     }
 }
 
-fn read_file(path: &Path) -> Result<Vec<JournalEntry>, JournalError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| JournalError::File { path: path.to_path_buf(), source })?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(index, line)| parse_entry(line, || format!("{}:{}", path.display(), index + 1)))
-        .collect()
-}
-
-fn parse_entry(text: &str, place: impl Fn() -> String) -> Result<JournalEntry, JournalError> {
-    serde_json::from_str(text)
-        .map_err(|error| JournalError::Invalid { place: place(), message: error.to_string() })
+/// The `*.jsonl` files of a directory, sorted; none when it does not exist.
+fn jsonl_files(dir: &Path) -> Result<Vec<PathBuf>, JournalError> {
+    let listing = match std::fs::read_dir(dir) {
+        Ok(listing) => listing,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(JournalError::File { path: dir.to_path_buf(), source }),
+    };
+    let mut files: Vec<PathBuf> = listing
+        .filter_map(|item| item.ok().map(|item| item.path()))
+        .filter(|path| path.is_file() && path.extension().is_some_and(|ext| ext == "jsonl"))
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 #[cfg(test)]
@@ -194,5 +261,10 @@ mod tests {
         assert!(earlier.starts_with("20261123T095959Z-"), "{earlier}");
         assert!(later.starts_with("20261123T110000Z-"), "{later}");
         assert!(earlier < later);
+        // 64 random bits: ids drawn in the same second differ.
+        assert_eq!(earlier.len(), "20261123T095959Z-".len() + 16, "{earlier}");
+        let same_second: std::collections::BTreeSet<String> =
+            (0..1000).map(|_| new_run_id(datetime!(2026-11-23 09:59:59 UTC))).collect();
+        assert_eq!(same_second.len(), 1000);
     }
 }

@@ -95,6 +95,41 @@ impl S3 {
         Ok(())
     }
 
+    /// Writes `body` to a new object: never replaces one (`If-None-Match: *`). `Ok(false)` when
+    /// an object already exists under the key (HTTP 412 `PreconditionFailed`) or another
+    /// conditional write to it is in flight (HTTP 409 `ConditionalRequestConflict`): the caller
+    /// picks another key. See "Conditional writes" in the Amazon S3 User Guide.
+    pub async fn create_text(
+        &self,
+        pace: &Pace,
+        uri: &S3Uri,
+        body: &str,
+    ) -> Result<bool, CallError> {
+        let result = call(pace, &self.retry, "s3:PutObject", &uri.to_string(), || {
+            self.client
+                .put_object()
+                .bucket(&uri.bucket)
+                .key(&uri.key)
+                .if_none_match("*")
+                .content_type("application/json")
+                .body(body.as_bytes().to_vec().into())
+                .send()
+        })
+        .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error)
+                if matches!(
+                    error.code.as_deref(),
+                    Some("PreconditionFailed" | "ConditionalRequestConflict")
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
     /// Every key under `prefix`, in S3's (lexicographic) order, following continuation tokens.
     pub async fn list_keys(&self, pace: &Pace, prefix: &S3Uri) -> Result<Vec<String>, CallError> {
         let mut keys = Vec::new();

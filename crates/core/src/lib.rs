@@ -13,8 +13,9 @@
 //! [`policy_versions`]) -> `apply` refuses an edited, future-dated, stale or invalid plan with
 //! [`verify::verify_plan`] (documents checked by [`policy_document`]), checks
 //! [`plan::check_max_changes`], [`plan::check_preconditions`] and writes a
-//! [`journal::JournalEntry`] before each change -> `rollback` uses
-//! [`journal::rollback_from_journal`] or [`journal::rollback_from_tag`]. What a boundary
+//! [`journal::JournalEntry`] before each change -> `rollback` checks each entry with
+//! [`journal::check_entry`], then [`rollback::select`], [`rollback::decide`] and
+//! [`rollback::steps`] say what to restore. What a boundary
 //! allows and denies is proven with [`policy_eval`]; what it leaves open is named by
 //! [`escalation`].
 //!
@@ -45,6 +46,7 @@ pub mod policy_eval;
 pub mod policy_versions;
 pub mod report;
 pub mod resume;
+pub mod rollback;
 pub mod rollup;
 pub mod session;
 pub mod settings;

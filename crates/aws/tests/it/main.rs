@@ -1,7 +1,10 @@
-//! SDK-level tests of the Access Advisor collection with `aws-smithy-mocks`: polling, paging,
-//! failed jobs, throttling and attribution chunks, with no network and no real sleeping.
+//! SDK-level tests with `aws-smithy-mocks`: the Access Advisor collection (polling, paging,
+//! failed jobs, throttling and attribution chunks) and rollback's writes, with no network and no
+//! real sleeping.
 //!
 //! Modules:
-//! - `advisor`: one entity's job, from start to classified services.
+//! - `advisor`: one entity's job, from start to classified services;
+//! - `rollback`: carrying out a rollback's steps when one of them fails.
 
 mod advisor;
+mod rollback;

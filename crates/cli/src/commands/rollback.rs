@@ -5,8 +5,13 @@
 //! is derived from what IAM holds now, so a second rollback writes nothing. iamsweep's
 //! policies are never deleted: those no longer used are named, for a person to delete.
 //!
-//! Exit codes: 0 when every selected entity is restored (or would be); 2 on bad input or when
-//! any entity could not be restored.
+//! What is restored is decided in `iamsweep_core::rollback` (see "How rollback decides" in
+//! README); this command reads the journal, the entities and the caller, and prints and
+//! carries out the steps.
+//!
+//! Exit codes: 0 when every selected entity is restored, would be, or already was; 2 on bad
+//! input (an invalid journal entry included: nothing is written), or when any entity was left
+//! alone or failed (each is named).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -14,12 +19,14 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use iamsweep_aws::clients::Connection;
 use iamsweep_aws::inventory::inventory;
-use iamsweep_aws::rollback::{current_default, execute, steps};
+use iamsweep_aws::rollback::{current_default, execute};
 use iamsweep_core::config::Config;
-use iamsweep_core::journal::{
-    BoundaryRestore, JournalEntry, Rollback, rollback_from_journal, rollback_from_tag,
-};
+use iamsweep_core::guardrails::Caller;
 use iamsweep_core::model::{EntityKind, EntityRecord};
+use iamsweep_core::rollback::{
+    BoundaryRestore, Decision, Outcome, Request, Rollback, Scope, Step, Summary, Target, Verdict,
+    decide, select, steps, verdict,
+};
 use iamsweep_core::settings::{EnforceSettings, ListTexts};
 
 use crate::enforce::{Aws, RollbackArgs};
@@ -46,11 +53,14 @@ pub async fn run(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
     let aws = Aws::connect(&connection, rate).await;
     let caller = aws.caller().await?;
     let account_id = caller.account_id.as_str();
+    let scope =
+        Scope { account_id, boundary_path: &settings.boundary.path, keys: &settings.tags.keys };
     let journal = aws.journal(&args.journal)?;
-    let entries = journal
-        .read_all(&aws.pace)
-        .await
-        .with_context(|| format!("cannot read the journal `{}`", journal.describe()))?;
+    // Every entry is read and checked before the first write: one bad entry stops the run.
+    let entries =
+        journal.read_account(&aws.pace, account_id, scope.boundary_path).await.with_context(
+            || format!("cannot use the journal `{}`; nothing was written", journal.describe()),
+        )?;
     let entities = inventory(
         &aws.clients.iam,
         &aws.pace,
@@ -64,118 +74,133 @@ pub async fn run(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
     let by_arn: BTreeMap<&str, &EntityRecord> =
         entities.iter().map(|entity| (entity.arn.as_str(), entity)).collect();
 
-    // Which entities, and which of their journal entries.
-    let mut selected: Vec<(String, Vec<JournalEntry>)> = Vec::new();
-    if let Some(run) = &args.run {
-        entries
-            .iter()
-            .filter(|entry| &entry.run_id == run)
-            .for_each(|e| add(&mut selected, &e.arn, Some(e)));
-        if selected.is_empty() {
-            bail!(
-                "the journal `{}` has no entry of run `{run}`; hint: list the runs with `ls {}`, \
-                 or roll back entities with `--entity` (their previous-boundary tag is used when \
-                 the journal is lost)",
-                journal.describe(),
-                journal.describe()
-            );
-        }
-    }
-    for wanted in &args.entity {
-        let arn = resolve(wanted, &entities)?;
-        add(&mut selected, arn, None);
-        entries
-            .iter()
-            .filter(|entry| entry.arn == arn)
-            .for_each(|e| add(&mut selected, &e.arn, Some(e)));
-    }
-    if args.all {
-        entries.iter().for_each(|e| add(&mut selected, &e.arn, Some(e)));
-        for entity in &entities {
-            if rollback_from_tag(entity, account_id, &settings.boundary.path, &settings.tags.keys)
-                .is_some()
-            {
-                add(&mut selected, &entity.arn, None);
-            }
-        }
-    }
-
-    let mut failed = 0;
-    let mut restored = 0;
-    for (arn, entries) in &selected {
-        let Some(entity) = by_arn.get(arn.as_str()).copied() else {
-            failed += 1;
-            println!("failed {arn}: it no longer exists");
-            continue;
-        };
-        let label = format!("{} {}", entity.kind.as_str(), entity.name);
-        let rollback = match rollback_from_journal(entries) {
-            Some(rollback) => Some(rollback),
-            None => {
-                rollback_from_tag(entity, account_id, &settings.boundary.path, &settings.tags.keys)
-            }
-        };
-        let Some(rollback) = rollback else {
-            println!(
-                "nothing to roll back for {label}: no journal entry and no previous-boundary tag on an iamsweep boundary"
-            );
-            continue;
-        };
-        let result = restore(&aws, &rollback, entity, account_id, &settings, args.apply).await;
-        match result {
-            Ok(()) => restored += 1,
-            Err(message) => {
-                failed += 1;
-                println!("failed {label}: {message}");
-            }
-        }
-    }
-    let verb = if args.apply {
-        "restored"
-    } else {
-        "would be restored (dry run, nothing written; add --apply)"
+    let named: Vec<String> = args
+        .entity
+        .iter()
+        .map(|wanted| resolve(wanted, &entities).map(str::to_string))
+        .collect::<anyhow::Result<_>>()?;
+    let request = match (&args.run, args.all) {
+        (Some(run), _) => Request::Run(run),
+        (None, true) => Request::All,
+        (None, false) => Request::Entities(&named),
     };
-    eprintln!("{restored} entities {verb}, {failed} failed");
-    Ok(if failed > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    let selection = select(request, &entries, &entities, &scope).map_err(|message| {
+        let location = journal.describe();
+        let runs = format!("{}/{account_id}", location.trim_end_matches('/'));
+        anyhow::anyhow!(
+            "{message} in `{location}`; hint: the runs are listed under `{runs}`, or roll back \
+             entities with `--entity` (their previous-boundary tag is used when the journal is \
+             lost)"
+        )
+    })?;
+
+    let caller_principal = Caller::parse(&caller.arn);
+    let mut summary = Summary::default();
+    for target in &selection.targets {
+        let entity = by_arn.get(target.arn.as_str()).copied();
+        let label = entity
+            .map_or_else(|| target.arn.clone(), |e| format!("{} {}", e.kind.as_str(), e.name));
+        let outcome = match (decide(target, entity, &scope), entity) {
+            (Decision::Restore(rollback), Some(entity)) => {
+                let context =
+                    Restoring { aws: &aws, scope: &scope, caller: caller_principal.as_ref() };
+                restore(&context, target, &rollback, entity, &label, args.apply).await
+            }
+            (Decision::NothingToRestore, _) => {
+                println!(
+                    "already restored {label}: it carries no iamsweep boundary and no previous-boundary tag"
+                );
+                Outcome::AlreadyRestored
+            }
+            (Decision::LeftAlone(reason), _) => {
+                println!("left alone {label}: {reason}");
+                Outcome::LeftAlone
+            }
+            (Decision::Restore(_), None) => {
+                println!("left alone {label}: it no longer exists");
+                Outcome::LeftAlone
+            }
+        };
+        summary.add(outcome);
+    }
+    for arn in &selection.not_journaled {
+        println!(
+            "note: `{arn}` carries an iamsweep boundary the journal does not record; not touched \
+             (roll it back with `--entity {arn}` if it should be)"
+        );
+    }
+    eprintln!("{}", summary.line(!args.apply));
+    Ok(if summary.complete() { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
-/// Adds `arn` to the selection (once), with `entry` if any.
-fn add(selected: &mut Vec<(String, Vec<JournalEntry>)>, arn: &str, entry: Option<&JournalEntry>) {
-    let index = match selected.iter().position(|(known, _)| known == arn) {
-        Some(index) => index,
-        None => {
-            selected.push((arn.to_string(), Vec::new()));
-            selected.len() - 1
-        }
-    };
-    selected[index].1.extend(entry.cloned());
+/// What restoring an entity reads its facts against.
+struct Restoring<'a> {
+    aws: &'a Aws,
+    scope: &'a Scope<'a>,
+    caller: Option<&'a Caller>,
 }
 
-/// Restores one entity (or says what it would do).
+/// Restores one entity (or says what it would do): the steps decided in core from what IAM
+/// holds now, printed the same way in a dry run and in the apply.
 async fn restore(
-    aws: &Aws,
+    context: &Restoring<'_>,
+    target: &Target,
     rollback: &Rollback,
     entity: &EntityRecord,
-    account_id: &str,
-    settings: &EnforceSettings,
+    label: &str,
     apply: bool,
-) -> Result<(), String> {
-    let label = format!("{} {}", entity.kind.as_str(), entity.name);
-    let default = current_default(&aws.clients.iam, &aws.pace, &aws.retry, rollback)
-        .await
-        .map_err(|error| error.to_string())?;
-    let steps = steps(rollback, entity, default.as_deref(), account_id, &settings.boundary.path)?;
-    let described: Vec<String> = steps.iter().map(ToString::to_string).collect();
-    if steps.is_empty() {
-        println!("already restored {label}");
-    } else if apply {
-        execute(&aws.clients.iam, &aws.pace, &aws.retry, entity, &steps)
-            .await
-            .map_err(|error| error.to_string())?;
-        println!("restored {label}: {}", described.join("; "));
+) -> Outcome {
+    let aws = context.aws;
+    let default = match current_default(&aws.clients.iam, &aws.pace, &aws.retry, rollback).await {
+        Ok(default) => default,
+        Err(error) => {
+            println!("failed {label}: nothing written: {error}");
+            return Outcome::Failed;
+        }
+    };
+    let planned = steps(rollback, entity, default.as_deref(), context.scope);
+    let steps = match verdict(target, entity, context.caller, planned, context.scope) {
+        Verdict::Write(steps) => steps,
+        Verdict::AlreadyRestored => {
+            println!("already restored {label}");
+            return Outcome::AlreadyRestored;
+        }
+        Verdict::LeftAlone(reason) => {
+            println!("left alone {label}: {reason}");
+            return Outcome::LeftAlone;
+        }
+    };
+    let described =
+        |steps: &[Step]| steps.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+    let outcome = if !apply {
+        println!("would restore {label}: {}", described(&steps));
+        Outcome::Restored
     } else {
-        println!("would restore {label}: {}", described.join("; "));
-    }
+        let executed = execute(&aws.clients.iam, &aws.pace, &aws.retry, entity, &steps).await;
+        if executed.failed.is_empty() && executed.not_tried.is_empty() {
+            println!("restored {label}: {}", described(&steps));
+            Outcome::Restored
+        } else {
+            let failures: Vec<String> = executed
+                .failed
+                .iter()
+                .map(|(step, error)| format!("{step} ({error})"))
+                .chain(
+                    executed
+                        .not_tried
+                        .iter()
+                        .map(|step| format!("{step} (kept until the boundary is back)")),
+                )
+                .collect();
+            let done = if executed.done.is_empty() {
+                "nothing".to_string()
+            } else {
+                described(&executed.done)
+            };
+            println!("failed {label}: restored {done}; not restored: {}", failures.join("; "));
+            Outcome::Failed
+        }
+    };
     if let Some(policy) = &rollback.delete_policy
         && !matches!(&rollback.boundary, BoundaryRestore::Put(arn) if arn == policy)
     {
@@ -184,9 +209,8 @@ async fn restore(
              iamsweep never deletes policies: delete it yourself once nothing uses it"
         );
     }
-    Ok(())
+    outcome
 }
-
 /// The ARN of the user or role named by `wanted` (an ARN, or a name; IAM names ignore case).
 fn resolve<'a>(wanted: &str, entities: &'a [EntityRecord]) -> anyhow::Result<&'a str> {
     let matches: Vec<&EntityRecord> = entities

@@ -9,9 +9,9 @@ use serde_json::Value;
 
 use crate::sim::{Sim, json, scenario};
 
-const ACCOUNT: &str = "111122223333";
+pub(crate) const ACCOUNT: &str = "111122223333";
 /// Every IAM action that changes something; `--record` shows none of them in a dry run.
-const WRITES: &[&str] = &[
+pub(crate) const WRITES: &[&str] = &[
     "CreatePolicy",
     "CreatePolicyVersion",
     "DeletePolicyVersion",
@@ -28,7 +28,7 @@ const WRITES: &[&str] = &[
 ];
 /// What each entity the scenario bounds used within the window; `idle` and `nobody` used
 /// nothing, so they get the base actions.
-const BOUNDED: &[(&str, &str, &[&str])] = &[
+pub(crate) const BOUNDED: &[(&str, &str, &[&str])] = &[
     ("user", "alice", &["s3:*"]),
     ("user", "nobody", &["sts:GetCallerIdentity"]),
     ("role", "app", &["dynamodb:*", "s3:*"]),
@@ -45,11 +45,11 @@ const UNTOUCHED: &[(&str, &str)] = &[
     ("role", "opted-out"),
     ("role", "AWSServiceRoleForECS"),
 ];
-const FENCE: &str = "arn:aws:iam::111122223333:policy/team/Fence";
+pub(crate) const FENCE: &str = "arn:aws:iam::111122223333:policy/team/Fence";
 
 /// A working directory with the list files and a config naming them.
 pub(crate) struct Workspace {
-    dir: tempfile::TempDir,
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl Workspace {
@@ -71,11 +71,11 @@ impl Workspace {
         self.dir.path().join(name).to_str().unwrap().to_string()
     }
 
-    fn config(&self, text: &str) {
+    pub(crate) fn config(&self, text: &str) {
         std::fs::write(self.dir.path().join("iamsweep.toml"), text).unwrap();
     }
 
-    fn journal(&self) -> PathBuf {
+    pub(crate) fn journal(&self) -> PathBuf {
         self.dir.path().join("journal")
     }
 
@@ -129,13 +129,13 @@ pub(crate) async fn iam(url: &str) -> aws_sdk_iam::Client {
     aws_sdk_iam::Client::new(&sdk_config(url).await)
 }
 
-async fn s3(url: &str) -> aws_sdk_s3::Client {
+pub(crate) async fn s3(url: &str) -> aws_sdk_s3::Client {
     let config =
         aws_sdk_s3::config::Builder::from(&sdk_config(url).await).force_path_style(true).build();
     aws_sdk_s3::Client::from_conf(config)
 }
 
-async fn sdk_config(url: &str) -> aws_config::SdkConfig {
+pub(crate) async fn sdk_config(url: &str) -> aws_config::SdkConfig {
     // The test's own reads go to the same throttled or failing server: retry them hard.
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(12))
@@ -279,8 +279,10 @@ async fn plan_then_apply_bounds_exactly_the_used_services_and_a_second_apply_wri
     let iam = iam(&sim.url).await;
     assert_enforced(&iam).await;
     // The journal holds one entry per changed entity, written before its change.
-    let runs: Vec<PathBuf> =
-        std::fs::read_dir(work.journal()).unwrap().map(|e| e.unwrap().path()).collect();
+    let runs: Vec<PathBuf> = std::fs::read_dir(work.journal().join(ACCOUNT))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(runs.len(), 1);
     let journal = std::fs::read_to_string(&runs[0]).unwrap();
     assert_eq!(journal.lines().count(), BOUNDED.len() + 1, "bounded entities and fenced's tags");
@@ -316,7 +318,8 @@ async fn rollback_restores_one_entity_a_run_and_without_the_journal_from_the_tag
     assert_eq!(state(&iam, "role", "worker").await.0, Some(policy_arn("role", "worker")));
 
     // A whole run, by id.
-    let run = std::fs::read_dir(work.journal()).unwrap().next().unwrap().unwrap().path();
+    let run =
+        std::fs::read_dir(work.journal().join(ACCOUNT)).unwrap().next().unwrap().unwrap().path();
     let run_id = run.file_stem().unwrap().to_str().unwrap().to_string();
     assert_code(&work.run(&sim, "rollback", &["--run", &run_id, "--apply"]), 0);
     assert_eq!(state(&iam, "role", "fenced").await, fenced_before);
@@ -456,11 +459,16 @@ async fn the_principal_running_iamsweep_behind_an_assumed_role_is_never_bounded(
 /// Assumes `role` of the scenario's account with boto3 from iamsim's environment (keeping
 /// aws-sdk-sts out of the test build): the session's key, secret and token.
 fn assume_role(url: &str, role: &str) -> (String, String, String) {
+    assume_role_in(url, ACCOUNT, role)
+}
+
+/// [`assume_role`] into `account`.
+pub(crate) fn assume_role_in(url: &str, account: &str, role: &str) -> (String, String, String) {
     let script = format!(
         "import boto3, sys\n\
          sts = boto3.client('sts', endpoint_url=sys.argv[1], region_name='us-east-1', \
          aws_access_key_id='AKIDTEST', aws_secret_access_key='x')\n\
-         c = sts.assume_role(RoleArn='arn:aws:iam::{ACCOUNT}:role/{role}', RoleSessionName='ci')['Credentials']\n\
+         c = sts.assume_role(RoleArn='arn:aws:iam::{account}:role/{role}', RoleSessionName='ci')['Credentials']\n\
          print(c['AccessKeyId'], c['SecretAccessKey'], c['SessionToken'])"
     );
     let output =
@@ -529,8 +537,10 @@ async fn list_files_and_the_journal_can_live_in_s3() {
     assert_enforced(&iam).await;
     let listed = s3.list_objects_v2().bucket("lists").prefix("journal/").send().await.unwrap();
     assert_eq!(listed.contents().len(), BOUNDED.len() + 1);
+    // PREFIX/ACCOUNT/RUN_ID/NNNNNN.json
     let key = listed.contents()[0].key().unwrap();
-    let run_id = key.split('/').nth(1).unwrap().to_string();
+    assert!(key.starts_with(&format!("journal/{ACCOUNT}/")), "{key}");
+    let run_id = key.split('/').nth(2).unwrap().to_string();
     let output =
         sim.iamsweep(&["rollback", "--run", &run_id, "--apply", "--journal", "s3://lists/journal"]);
     assert_code(&output, 0);

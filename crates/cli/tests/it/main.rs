@@ -13,13 +13,15 @@
 //! - `verify`: edited, future-dated, twice-listed plans and old snapshots refused with zero
 //!   writes; the version deleted at five is the one the dry run names;
 //! - `boundary`: boundaries of entities that used IAM: the containing document read back
-//!   whole, and the escalation risks `plan` and `audit` name.
+//!   whole, and the escalation risks `plan` and `audit` name;
+//! - `rollback`: rollback against a hostile journal and tags, the caller, a shared S3 journal.
 
 mod accounts;
 mod audit;
 mod boundary;
 mod enforce;
 mod inputs;
+mod rollback;
 mod sdk;
 mod sessions;
 mod sim;
