@@ -31,7 +31,7 @@ pub fn decode(bytes: &[u8]) -> Result<&str, InputError> {
     if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
         return Err(InputError::line(
             1,
-            format!("{UTF16}: it starts with a UTF-16 byte order mark"),
+            format!("{UTF16}: it starts with a UTF-16 byte order mark; {RESAVE}"),
         ));
     }
     if let Some(offset) = bytes.iter().position(|&byte| byte == 0) {
@@ -39,7 +39,7 @@ pub fn decode(bytes: &[u8]) -> Result<&str, InputError> {
         // byte" alone does not tell the user to re-save the file.
         let utf16 = bytes.len() >= 2 && ((bytes[0] == 0) != (bytes[1] == 0));
         let message = if utf16 {
-            format!("{UTF16}: NUL bytes between its characters")
+            format!("{UTF16}: NUL bytes between its characters; {RESAVE}")
         } else {
             "a NUL byte; a list file is UTF-8 text".to_string()
         };
@@ -49,7 +49,7 @@ pub fn decode(bytes: &[u8]) -> Result<&str, InputError> {
         let offset = error.valid_up_to();
         InputError::line(
             line_at(bytes, offset),
-            format!("byte 0x{:02X} is not UTF-8; hint: save the file as UTF-8 text", bytes[offset]),
+            format!("byte 0x{:02X} is not UTF-8; {RESAVE}", bytes[offset]),
         )
     })?;
     for (index, line) in text.split('\n').enumerate() {
@@ -67,7 +67,8 @@ pub fn decode(bytes: &[u8]) -> Result<&str, InputError> {
     Ok(text)
 }
 
-const UTF16: &str = "the file is UTF-16 (Notepad's \"Unicode\"), not UTF-8; hint: save it as UTF-8";
+const UTF16: &str = "the file is UTF-16 (Notepad's \"Unicode\"), not UTF-8";
+const RESAVE: &str = "hint: save it as UTF-8";
 
 /// The 1-based line holding byte `offset`.
 fn line_at(bytes: &[u8], offset: usize) -> usize {

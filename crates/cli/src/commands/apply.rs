@@ -17,7 +17,8 @@ use iamsweep_aws::journal::new_run_id;
 use iamsweep_core::guardrails::Caller;
 use iamsweep_core::model::EntityRecord;
 use iamsweep_core::plan::{Outcome, Plan, check_fresh, check_max_changes};
-use iamsweep_core::settings::{DEFAULT_MAX_CHANGES, DEFAULT_MAX_PLAN_AGE_HOURS};
+use iamsweep_core::resolve::{Given, Overrides};
+use iamsweep_core::settings::DEFAULT_MAX_PLAN_AGE_HOURS;
 use time::{Duration, OffsetDateTime};
 
 use crate::enforce::{ApplyArgs, Aws, make_plan, resolve_settings};
@@ -25,7 +26,11 @@ use crate::settings::AuditSettings;
 
 /// Runs `apply`.
 pub async fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
-    let settings = AuditSettings::resolve(&args.input)?;
+    let max_changes = args.max_changes.map(|n| Given::new(n, "--max-changes"));
+    let settings = AuditSettings::resolve_with(
+        &args.input,
+        Overrides { max_changes, ..Overrides::default() },
+    )?;
     let guardrails = &settings.config.guardrails;
     let aws = Aws::connect(&settings.connection, settings.collect.rate).await;
     let plan = match &args.plan {
@@ -51,8 +56,8 @@ pub async fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
             make_plan(&settings, &enforce, &aws).await?
         }
     };
-    let max = args.max_changes.or(guardrails.max_changes).unwrap_or(DEFAULT_MAX_CHANGES);
-    check_max_changes(&plan, max).context("stopped before writing anything")?;
+    check_max_changes(&plan, settings.resolved.max_changes)
+        .context("stopped before writing anything")?;
     let caller = aws.caller().await?;
     check_caller(&plan, &caller.account_id, &caller.arn)?;
     let journal = aws.journal(&args.journal)?;

@@ -23,7 +23,7 @@ use iamsweep_core::model::{EntityKind, EntityRecord};
 use iamsweep_core::settings::{EnforceSettings, ListTexts};
 
 use crate::enforce::{Aws, RollbackArgs};
-use crate::settings::{DEFAULT_RATE, load_config};
+use crate::settings::{load_config, rate_of};
 
 /// Runs `rollback`.
 pub async fn run(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
@@ -41,7 +41,7 @@ pub async fn run(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
         region: args.region.clone(),
         endpoint_url: args.endpoint_url.clone(),
     };
-    let rate = config.audit.rate.unwrap_or(DEFAULT_RATE);
+    let rate = rate_of(&config, args.config.as_deref())?;
     let aws = Aws::connect(&connection, rate).await;
     let caller = aws.caller().await?;
     let account_id = caller.account_id.as_str();

@@ -4,8 +4,10 @@
 //! - `sim`: starting iamsim and building the function's runtime with test credentials;
 //! - `events`: scheduled, Config item, Config periodic and fan-out events, and the
 //!   deadline-and-resume path;
-//! - `policy`: every action the function calls is granted by `deploy/`, and nothing more.
+//! - `policy`: every action the function calls is granted by `deploy/`, and nothing more;
+//! - `settings`: the CLI's resolver and bounds, and strict list files from S3.
 
 mod events;
 mod policy;
+mod settings;
 mod sim;
