@@ -107,6 +107,9 @@ async fn boundary_of(sim: &Sim, kind: &str, name: &str) -> Option<String> {
     boundary.and_then(|boundary| boundary.permissions_boundary_arn)
 }
 
+/// A do-not list, a base-actions file, which of them is refused, and what the refusal says.
+type Case = (Vec<u8>, Vec<u8>, &'static str, &'static [&'static str]);
+
 fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
     let mut bytes = Vec::new();
     if bom {
@@ -147,7 +150,7 @@ fn a_list_of_utf16_nul_or_endless_lines_is_refused_with_zero_writes() {
     let sim = Sim::builder(scenario("enforce.json")).record().start();
     let huge = "a".repeat(5 * 1024 * 1024);
     let ok_actions = b"sts:GetCallerIdentity\n".to_vec();
-    let cases: Vec<(Vec<u8>, Vec<u8>, &str, &[&str])> = vec![
+    let cases: Vec<Case> = vec![
         (
             utf16("alice\r\nlegacy-*\r\n", false, true),
             ok_actions.clone(),
