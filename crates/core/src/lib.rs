@@ -15,7 +15,9 @@
 //! [`guardrails`], documents by [`boundary`], values by [`tags`]) -> `apply` checks
 //! [`plan::check_fresh`], [`plan::check_max_changes`], [`plan::check_preconditions`] and writes a
 //! [`journal::JournalEntry`] before each change -> `rollback` uses
-//! [`journal::rollback_from_journal`] or [`journal::rollback_from_tag`].
+//! [`journal::rollback_from_journal`] or [`journal::rollback_from_tag`]. What a boundary
+//! allows and denies is proven with [`policy_eval`]; what it leaves open is named by
+//! [`escalation`].
 //!
 //! ```
 //! use iamsweep_core::analysis::classify;
@@ -33,11 +35,13 @@ pub mod boundary;
 pub mod compliance;
 pub mod config;
 pub mod error;
+pub mod escalation;
 pub mod guardrails;
 pub mod journal;
 pub mod lists;
 pub mod model;
 pub mod plan;
+pub mod policy_eval;
 pub mod report;
 pub mod resolve;
 pub mod rollup;

@@ -12,8 +12,9 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::boundary::{AuditContext, canonicalize, is_own_boundary, synthesize};
+use crate::boundary::{AuditContext, canonicalize, is_own_boundary, partition_of, synthesize};
 use crate::error::InputError;
+use crate::escalation::{EscalationRisk, risks_of_document};
 use crate::guardrails::{self, Caller, Skip, SkipScope};
 use crate::model::{EntityKind, EntityRecord, Granularity};
 use crate::report::{AuditReport, EntityReport};
@@ -123,6 +124,10 @@ pub struct EntityPlan {
     /// The boundary to write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boundary: Option<BoundaryChange>,
+    /// The escalation paths its iamsweep boundary (the one planned, or the one in place when
+    /// unchanged) leaves open, for a person to decide (see [`crate::escalation`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalation_risks: Vec<EscalationRisk>,
 }
 
 /// Tags to set on one entity.
@@ -324,6 +329,7 @@ pub fn build_plan(
                 skips: vec![guardrails::missing_from_snapshot()],
                 tags: None,
                 boundary: None,
+                escalation_risks: Vec::new(),
             },
         })
         .collect();
@@ -374,6 +380,7 @@ fn plan_entity(record: &EntityRecord, report: &EntityReport, context: &Context<'
         skips: Vec::new(),
         tags: None,
         boundary: None,
+        escalation_risks: Vec::new(),
     };
     if skips.iter().any(|skip| skip.scope == SkipScope::Entity) {
         plan.outcome = Outcome::Skipped;
@@ -406,6 +413,8 @@ fn plan_entity(record: &EntityRecord, report: &EntityReport, context: &Context<'
 
     let mut boundary = None;
     let mut previous_tag = None;
+    // Unchanged: its iamsweep boundary is in place, and its risks are still worth naming.
+    let mut in_place = false;
     if settings.boundary.enabled && !skipped(&skips, SkipScope::Boundary) {
         match plan_boundary(record, report, context) {
             Ok(Some((change, previous))) => match previous {
@@ -422,7 +431,7 @@ fn plan_entity(record: &EntityRecord, report: &EntityReport, context: &Context<'
                 }
                 _ => boundary = Some(change),
             },
-            Ok(None) => {}
+            Ok(None) => in_place = true,
             Err(skip) => skips.push(skip),
         }
     }
@@ -466,6 +475,7 @@ fn plan_entity(record: &EntityRecord, report: &EntityReport, context: &Context<'
             .collect();
         plan.tags = Some(TagChange { set: tag_set, previous });
     }
+    plan.escalation_risks = boundary_risks(report, boundary.as_ref(), in_place, context);
     plan.boundary = boundary;
     plan.outcome = if plan.tags.is_some() || plan.boundary.is_some() {
         Outcome::Change
@@ -529,6 +539,27 @@ fn plan_boundary(
         },
     };
     Ok(Some((change, previous)))
+}
+
+/// The escalation paths of the entity's iamsweep boundary: the one planned, or the one in place
+/// when it is already what it should be; none when it gets no iamsweep boundary.
+fn boundary_risks(
+    report: &EntityReport,
+    planned: Option<&BoundaryChange>,
+    in_place: bool,
+    context: &Context<'_>,
+) -> Vec<EscalationRisk> {
+    let settings = &context.settings.boundary;
+    let document = match (planned, in_place) {
+        (Some(change), _) => change.document.clone(),
+        (None, true) => match synthesize(report, settings, &context.audit) {
+            Ok(boundary) => boundary.document,
+            Err(_) => return Vec::new(),
+        },
+        (None, false) => return Vec::new(),
+    };
+    let partition = partition_of(&report.arn);
+    risks_of_document(&document, partition, &context.snapshot.account_id, &settings.path)
 }
 
 /// The wanted tags whose value differs from the entity's (keys compared case-insensitively).

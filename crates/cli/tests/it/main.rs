@@ -11,10 +11,13 @@
 //!   snapshot listing an entity twice, settings out of their bounds: read right or refused
 //!   with zero writes;
 //! - `enforce`: plan, apply and rollback read back through the SDK: exact boundaries, guardrails,
-//!   idempotence, the five-version limit, refused plans, throttling and failures, S3 lists.
+//!   idempotence, the five-version limit, refused plans, throttling and failures, S3 lists;
+//! - `boundary`: boundaries of entities that used IAM: the containing document read back
+//!   whole, and the escalation risks `plan` and `audit` name.
 
 mod accounts;
 mod audit;
+mod boundary;
 mod enforce;
 mod inputs;
 mod sdk;

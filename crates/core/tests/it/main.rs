@@ -3,10 +3,13 @@
 //! Modules:
 //! - `support`: fixtures, and a simulated `apply` that carries a plan out on a snapshot and a
 //!   live state the way IAM would;
+//! - `documents`: boundary documents as insta snapshots, evaluated with `policy_eval` against
+//!   the escapes they must deny (and a mutation test of their protective statements);
 //! - `plan`: scenarios of `build_plan`, its checks, and the round trip through JSON;
 //! - `properties`: proptest properties of boundaries, plans and tag values;
 //! - `resolve`: the settings resolver's bounds, sources and precedence.
 
+mod documents;
 mod plan;
 mod properties;
 mod resolve;
