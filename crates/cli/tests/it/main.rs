@@ -3,6 +3,7 @@
 //! Modules:
 //! - `accounts`: several accounts through `--assume-role`, one refusing it;
 //! - `sim`: starting iamsim and running the binary with test credentials;
+//! - `sessions`: a silent endpoint, sessions that expire mid-audit, the session length asked;
 //! - `sdk`: the unmodified AWS SDK for Rust against iamsim's added actions;
 //! - `audit`: classification of every entity against the scenario's truth, paging, groups,
 //!   attribution, failed jobs, throttling;
@@ -12,6 +13,8 @@
 //!   with zero writes;
 //! - `enforce`: plan, apply and rollback read back through the SDK: exact boundaries, guardrails,
 //!   idempotence, the five-version limit, refused plans, throttling and failures, S3 lists;
+//! - `verify`: edited, future-dated, twice-listed plans and old snapshots refused with zero
+//!   writes; the version deleted at five is the one the dry run names;
 //! - `boundary`: boundaries of entities that used IAM: the containing document read back
 //!   whole, and the escalation risks `plan` and `audit` name.
 
@@ -21,5 +24,7 @@ mod boundary;
 mod enforce;
 mod inputs;
 mod sdk;
+mod sessions;
 mod sim;
 mod strict_inputs;
+mod verify;
