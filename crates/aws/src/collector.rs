@@ -67,6 +67,26 @@ impl Default for CollectSettings {
     }
 }
 
+impl CollectSettings {
+    /// The collection settings of resolved settings, as both binaries build them (the Lambda
+    /// then sets its deadline per invocation).
+    pub fn resolved(settings: &iamsweep_core::resolve::Resolved) -> Self {
+        let mut poll = PollTiming::default();
+        if let Some(ms) = settings.poll_first_ms {
+            poll.first = std::time::Duration::from_millis(ms);
+        }
+        CollectSettings {
+            kinds: settings.kinds.clone(),
+            granularity: settings.granularity,
+            attribute: settings.attribute,
+            concurrency: settings.concurrency,
+            rate: settings.rate,
+            poll,
+            ..CollectSettings::default()
+        }
+    }
+}
+
 impl AdvisorContext {
     /// The shared context of one run over one account's sessions.
     pub fn new(sessions: Sessions, settings: &CollectSettings) -> Self {

@@ -62,14 +62,16 @@ impl Location {
         matches!(self, Location::S3(_))
     }
 
-    /// Reads the whole text.
-    pub async fn read(&self, s3: Option<&S3>, pace: &Pace) -> Result<String, ReadError> {
+    /// Reads the whole content, as bytes: how a list file is decoded (a BOM, UTF-16) is
+    /// decided in `iamsweep_core::lists`, not by whichever reader fetched it.
+    pub async fn read(&self, s3: Option<&S3>, pace: &Pace) -> Result<Vec<u8>, ReadError> {
         match self {
-            Location::File(path) => std::fs::read_to_string(path)
-                .map_err(|source| ReadError::File { path: path.clone(), source }),
+            Location::File(path) => {
+                std::fs::read(path).map_err(|source| ReadError::File { path: path.clone(), source })
+            }
             Location::S3(uri) => {
                 let s3 = s3.ok_or_else(|| ReadError::NoClient(uri.to_string()))?;
-                s3.get_text(pace, uri)
+                s3.get_bytes(pace, uri)
                     .await
                     .map_err(|source| ReadError::S3 { uri: uri.to_string(), source })
             }
@@ -81,10 +83,10 @@ impl Location {
 /// `boundary.base_actions_file`), read from disk or S3, for `EnforceSettings::resolve`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListFiles {
-    /// The do-not list, when configured.
-    pub do_not_list: Option<String>,
-    /// The base actions, when configured.
-    pub base_actions: Option<String>,
+    /// The do-not list's bytes, when configured.
+    pub do_not_list: Option<Vec<u8>>,
+    /// The base actions' bytes, when configured.
+    pub base_actions: Option<Vec<u8>>,
 }
 
 impl ListFiles {
@@ -116,7 +118,7 @@ impl ListFiles {
         })
     }
 
-    /// The texts, as `EnforceSettings::resolve` takes them.
+    /// The contents, as `EnforceSettings::resolve` takes them.
     pub fn texts(&self) -> iamsweep_core::settings::ListTexts<'_> {
         iamsweep_core::settings::ListTexts {
             do_not_list: self.do_not_list.as_deref(),

@@ -59,6 +59,18 @@ pub struct S3 {
 impl S3 {
     /// Reads an object as UTF-8 text.
     pub async fn get_text(&self, pace: &Pace, uri: &S3Uri) -> Result<String, CallError> {
+        let bytes = self.get_bytes(pace, uri).await?;
+        String::from_utf8(bytes).map_err(|_| CallError {
+            operation: "s3:GetObject",
+            target: uri.to_string(),
+            code: None,
+            message: "the object is not UTF-8 text".to_string(),
+            attempts: 1,
+        })
+    }
+
+    /// Reads an object's bytes, undecoded.
+    pub async fn get_bytes(&self, pace: &Pace, uri: &S3Uri) -> Result<Vec<u8>, CallError> {
         let target = uri.to_string();
         let output = call(pace, &self.retry, "s3:GetObject", &target, || {
             self.client.get_object().bucket(&uri.bucket).key(&uri.key).send()
@@ -71,13 +83,7 @@ impl S3 {
             message: format!("the body could not be read: {error}"),
             attempts: 1,
         })?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| CallError {
-            operation: "s3:GetObject",
-            target,
-            code: None,
-            message: "the object is not UTF-8 text".to_string(),
-            attempts: 1,
-        })
+        Ok(bytes.to_vec())
     }
 
     /// Writes `body` to an object, replacing it.

@@ -47,7 +47,7 @@ pub enum Command {
 /// Where the data comes from, what to collect, how fast.
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
-    /// A service last used more than this many days ago is stale [default: 180].
+    /// A service last used more than this many days ago is stale, 1..=400 [default: 180].
     #[arg(long, value_name = "DAYS")]
     pub window_days: Option<u32>,
     /// Kinds of entity to audit, comma-separated [default: users,roles,groups].
@@ -77,12 +77,12 @@ pub struct InputArgs {
     /// Send every AWS call to this endpoint (also `AWS_ENDPOINT_URL`).
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
-    /// Access Advisor jobs in flight at once [default: twice --rate, at least 8].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    /// Access Advisor jobs in flight at once, 1..=1000 [default: twice --rate, at least 8].
+    #[arg(long, value_name = "N")]
     pub concurrency: Option<u32>,
-    /// IAM calls per second at most, across the whole run [default: 10]; per account with
-    /// `--accounts` or `--organization`.
-    #[arg(long, value_name = "CALLS_PER_SECOND", value_parser = parse_rate)]
+    /// IAM calls per second at most, 0.1..=1000, across the whole run [default: 10]; per
+    /// account with `--accounts` or `--organization`.
+    #[arg(long, value_name = "CALLS_PER_SECOND")]
     pub rate: Option<f64>,
     /// Audit these accounts (comma-separated ids) through `--assume-role`.
     #[arg(long, value_delimiter = ',', value_name = "ID,ID", value_parser = parse_account_id,
@@ -193,12 +193,5 @@ fn parse_account_id(text: &str) -> Result<String, String> {
         Ok(id.to_string())
     } else {
         Err(format!("expected a 12-digit account id, found `{text}`"))
-    }
-}
-
-fn parse_rate(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
-        _ => Err(format!("expected a positive number of calls per second, found `{text}`")),
     }
 }

@@ -164,11 +164,9 @@ pub async fn resolve_settings(
     let files = ListFiles::read(config, Some(&aws.s3), &aws.pace).await?;
     let lists = files.texts();
     let mut settings = EnforceSettings::resolve(config, window_days, &lists).map_err(|error| {
-        match (&error.location, &config.boundary.base_actions_file) {
-            // Only the base actions file has lines that can be wrong.
-            (ErrorLocation::Line { .. }, Some(file)) => {
-                anyhow::anyhow!("base actions file `{file}`, {error}")
-            }
+        match &error.location {
+            // A list file's error names the file and line itself.
+            ErrorLocation::File { .. } => anyhow::anyhow!("list file {error}"),
             _ => anyhow::anyhow!(
                 "config file `{}`, {error}",
                 config_path.map_or("(none)".to_string(), |path| path.display().to_string())

@@ -159,8 +159,10 @@ pub enum FailOn {
 }
 
 impl Config {
-    /// Parses a configuration file's text, naming the line and key of any problem.
+    /// Parses a configuration file's text, naming the line and key of any problem. A leading
+    /// UTF-8 byte order mark (Windows editors write one) is dropped, as in list files.
     pub fn from_toml(text: &str) -> Result<Config, InputError> {
+        let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
         toml::from_str(text).map_err(|error| {
             let line = error.span().map_or(1, |span| line_of(text, span.start));
             InputError::line(line, error.message().trim_end().to_string())
@@ -183,6 +185,12 @@ mod tests {
         let error = Config::from_toml("[audit]\nwindow_days = 90\nwindow = 3\n").unwrap_err();
         assert_eq!(error.location, Location::Line { line: 3, column: None });
         assert!(error.message.contains("unknown field `window`"), "{}", error.message);
+    }
+
+    #[test]
+    fn a_bom_is_dropped() {
+        let config = Config::from_toml("\u{FEFF}[audit]\nwindow_days = 90\n").unwrap();
+        assert_eq!(config.audit.window_days, Some(90));
     }
 
     #[test]

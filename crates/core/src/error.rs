@@ -17,6 +17,13 @@ pub enum Location {
     },
     /// A field, such as `window_days` or `entities[3].kind`.
     Field(String),
+    /// A line of another file the input names, such as a list file of the configuration.
+    File {
+        /// The file as the input names it (a path or an `s3://` URI).
+        file: String,
+        /// 1-based line.
+        line: usize,
+    },
 }
 
 /// A bad input, found before anything was done with it.
@@ -39,6 +46,16 @@ impl InputError {
         InputError { location: Location::Field(field.into()), message: message.into() }
     }
 
+    /// This error, found at a line of `file`: a [`Location::File`] (other locations unchanged).
+    pub fn in_file(self, file: &str) -> Self {
+        match self.location {
+            Location::Line { line, .. } => {
+                InputError { location: Location::File { file: file.to_string(), line }, ..self }
+            }
+            _ => self,
+        }
+    }
+
     /// A JSON syntax or shape error, with serde's line and column.
     pub fn at_json(what: &str, error: &serde_json::Error) -> Self {
         InputError {
@@ -57,6 +74,7 @@ impl fmt::Display for InputError {
             }
             Location::Line { line, column: None } => write!(f, "line {line}: {}", self.message),
             Location::Field(field) => write!(f, "field `{field}`: {}", self.message),
+            Location::File { file, line } => write!(f, "`{file}`, line {line}: {}", self.message),
         }
     }
 }

@@ -6,6 +6,9 @@
 //! ([`compliance`]) and, for enforcement, boundary documents and plans. Nothing here touches the
 //! network, the filesystem or the clock, which is what lets every decision be tested without AWS.
 //!
+//! Settings of every run come from [`resolve::resolve`] (flags or environment over the config
+//! file over the defaults, every number bounded), the one resolver of the CLI and the Lambda.
+//!
 //! Enforcement, in the order the binaries use it:
 //! [`settings::EnforceSettings::resolve`] (config + window + list files read by [`lists`]) ->
 //! [`plan::build_plan`] (snapshot + report + [`plan::LiveState`]; skips decided in
@@ -45,6 +48,7 @@ pub mod policy_document;
 pub mod policy_eval;
 pub mod policy_versions;
 pub mod report;
+pub mod resolve;
 pub mod resume;
 pub mod rollback;
 pub mod rollup;

@@ -1,8 +1,10 @@
 //! Resolved enforcement settings: the configuration with every default filled and lists merged.
 //!
 //! The CLI and the Lambda both build [`EnforceSettings`] with [`EnforceSettings::resolve`] from
-//! the parsed [`Config`], the audit window and the text of the list files they loaded, so the
+//! the parsed [`Config`], the audit window and the bytes of the list files they loaded, so the
 //! two fronts cannot disagree about a default. Flags (`--max-changes`) then override fields.
+//! Numeric keys are bounded by [`crate::resolve`], which both binaries call first and which
+//! names the file; the checks here repeat them for callers that come straight here.
 
 use serde::{Deserialize, Serialize};
 
@@ -10,16 +12,14 @@ use crate::boundary::validate_path;
 use crate::config::Config;
 use crate::error::InputError;
 use crate::lists::{parse_base_actions, parse_do_not_list, validate_action};
+pub use crate::resolve::{DEFAULT_MAX_CHANGES, DEFAULT_MAX_PLAN_AGE_HOURS};
+use crate::resolve::{MAX_CHANGES, MAX_PLAN_AGE_HOURS, MIN_AGE_DAYS};
 use crate::tags::{TagKeys, validate_tag_key};
 
 /// Default IAM path of boundary policies.
 pub const DEFAULT_BOUNDARY_PATH: &str = "/iamsweep/";
-/// Default cap on entities restricted by one run: small, so a first `apply` is a trial.
-pub const DEFAULT_MAX_CHANGES: usize = 10;
 /// Default tag key that excludes an entity, whatever its value.
 pub const DEFAULT_EXCLUDE_TAG: &str = "iamsweep:exclude";
-/// Default age after which `apply --plan` refuses a plan.
-pub const DEFAULT_MAX_PLAN_AGE_HOURS: u32 = 24;
 
 /// Everything `plan` needs to decide, with defaults filled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,13 +97,14 @@ pub struct GuardrailSettings {
     pub max_plan_age_hours: u32,
 }
 
-/// The text of the list files the binaries loaded (locally or from S3).
+/// The bytes of the list files the binaries loaded (locally or from S3), undecoded: how they
+/// are decoded is decided once, in [`crate::lists`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ListTexts<'a> {
     /// Content of `guardrails.do_not_list_file`, when configured.
-    pub do_not_list: Option<&'a str>,
+    pub do_not_list: Option<&'a [u8]>,
     /// Content of `boundary.base_actions_file`, when configured.
-    pub base_actions: Option<&'a str>,
+    pub base_actions: Option<&'a [u8]>,
 }
 
 impl EnforceSettings {
@@ -117,7 +118,9 @@ impl EnforceSettings {
     ///
     /// A list file named in the configuration but not passed in is an error rather than an
     /// empty list: the original sample read a missing exception file as "no exclusions". Errors
-    /// in a list file carry its line; the caller prefixes the file name.
+    /// in a list file name the file (as configured) and the line ([`Location::File`]).
+    ///
+    /// [`Location::File`]: crate::error::Location::File
     pub fn resolve(
         config: &Config,
         window_days: u32,
@@ -135,7 +138,9 @@ impl EnforceSettings {
             base_actions.push(action.clone());
         }
         match (&boundary.base_actions_file, lists.base_actions) {
-            (Some(_), Some(text)) => base_actions.extend(parse_base_actions(text)?),
+            (Some(file), Some(bytes)) => {
+                base_actions.extend(parse_base_actions(bytes).map_err(|e| e.in_file(file))?)
+            }
             (Some(file), None) => return Err(not_loaded("boundary.base_actions_file", file)),
             (None, _) => {}
         }
@@ -144,7 +149,9 @@ impl EnforceSettings {
         let guardrails = &config.guardrails;
         let mut exclude = guardrails.exclude.clone().unwrap_or_default();
         match (&guardrails.do_not_list_file, lists.do_not_list) {
-            (Some(_), Some(text)) => exclude.extend(parse_do_not_list(text)),
+            (Some(file), Some(bytes)) => {
+                exclude.extend(parse_do_not_list(bytes).map_err(|e| e.in_file(file))?)
+            }
             (Some(file), None) => return Err(not_loaded("guardrails.do_not_list_file", file)),
             (None, _) => {}
         }
@@ -153,7 +160,21 @@ impl EnforceSettings {
             guardrails.exclude_tag.clone().unwrap_or_else(|| DEFAULT_EXCLUDE_TAG.to_string());
         validate_tag_key(&exclude_tag)
             .map_err(|message| InputError::field("guardrails.exclude_tag", message))?;
-        let max_changes = guardrails.max_changes.unwrap_or(DEFAULT_MAX_CHANGES);
+        let max_changes = bounded(
+            "max_changes",
+            MAX_CHANGES.check(guardrails.max_changes.unwrap_or(DEFAULT_MAX_CHANGES)),
+        )?;
+        // Younger entities have less history than the window: their boundary would leave out
+        // services they simply had no occasion to use yet.
+        let min_age_days = bounded(
+            "min_age_days",
+            MIN_AGE_DAYS.check(guardrails.min_age_days.unwrap_or(window_days)),
+        )?;
+        let max_plan_age_hours = bounded(
+            "max_plan_age_hours",
+            MAX_PLAN_AGE_HOURS
+                .check(guardrails.max_plan_age_hours.unwrap_or(DEFAULT_MAX_PLAN_AGE_HOURS)),
+        )?;
         let previous_boundary_tag = keys.previous_boundary.clone();
 
         Ok(EnforceSettings {
@@ -174,17 +195,13 @@ impl EnforceSettings {
                 exclude_tag: exclude_tag.clone(),
             },
             guardrails: GuardrailSettings {
-                // Younger entities have less history than the window: their boundary would
-                // leave out services they simply had no occasion to use yet.
-                min_age_days: guardrails.min_age_days.unwrap_or(window_days),
+                min_age_days,
                 max_changes,
                 exclude,
                 do_not_tag: guardrails.do_not_tag.clone().unwrap_or_default(),
                 do_not_boundary: guardrails.do_not_boundary.clone().unwrap_or_default(),
                 exclude_tag,
-                max_plan_age_hours: guardrails
-                    .max_plan_age_hours
-                    .unwrap_or(DEFAULT_MAX_PLAN_AGE_HOURS),
+                max_plan_age_hours,
             },
         })
     }
@@ -229,6 +246,11 @@ fn resolve_keys(config: &Config) -> Result<TagKeys, InputError> {
     Ok(keys)
 }
 
+/// A guardrail number checked against its bound, refused naming its key.
+fn bounded<T>(key: &str, checked: Result<T, String>) -> Result<T, InputError> {
+    checked.map_err(|message| InputError::field(format!("guardrails.{key}"), message))
+}
+
 fn not_loaded(field: &str, file: &str) -> InputError {
     InputError::field(
         field,
@@ -266,14 +288,48 @@ mod tests {
         )
         .unwrap();
         let lists = ListTexts {
-            do_not_list: Some("admin,ci-*\r\n"),
-            base_actions: Some("s3:Get*\nsts:GetCallerIdentity"),
+            do_not_list: Some(b"\xEF\xBB\xBFadmin,ci-*\r\n"),
+            base_actions: Some(b"s3:Get*\nsts:GetCallerIdentity"),
         };
         let settings = EnforceSettings::resolve(&config, 180, &lists).unwrap();
         assert_eq!(settings.guardrails.exclude, vec!["ci-*", "admin"]);
         assert_eq!(settings.boundary.base_actions, vec!["sts:GetCallerIdentity", "s3:Get*"]);
         let error = EnforceSettings::resolve(&config, 180, &ListTexts::default()).unwrap_err();
         assert_eq!(error.location, Location::Field("boundary.base_actions_file".into()));
+    }
+
+    #[test]
+    fn a_bad_list_file_is_named_with_its_line() {
+        let config = Config::from_toml(
+            "[boundary]\nbase_actions_file = \"b.txt\"\n\
+             [guardrails]\ndo_not_list_file = \"s3://bucket/dnl.txt\"\n",
+        )
+        .unwrap();
+        let lists =
+            ListTexts { do_not_list: Some(b"admin\nci\0*\n"), base_actions: Some(b"s3:Get*") };
+        let error = EnforceSettings::resolve(&config, 180, &lists).unwrap_err();
+        assert_eq!(
+            error.location,
+            Location::File { file: "s3://bucket/dnl.txt".into(), line: 2 },
+            "{error}"
+        );
+        assert!(error.to_string().starts_with("`s3://bucket/dnl.txt`, line 2: "), "{error}");
+        let lists = ListTexts { do_not_list: Some(b"admin"), base_actions: Some(b"\n\ns3") };
+        let error = EnforceSettings::resolve(&config, 180, &lists).unwrap_err();
+        assert_eq!(error.location, Location::File { file: "b.txt".into(), line: 3 });
+    }
+
+    #[test]
+    fn guardrail_numbers_are_bounded_even_here() {
+        for (text, key) in [
+            ("max_changes = 10001", "guardrails.max_changes"),
+            ("min_age_days = 401", "guardrails.min_age_days"),
+            ("max_plan_age_hours = 0", "guardrails.max_plan_age_hours"),
+        ] {
+            let config = Config::from_toml(&format!("[guardrails]\n{text}\n")).unwrap();
+            let error = EnforceSettings::resolve(&config, 180, &ListTexts::default()).unwrap_err();
+            assert_eq!(error.location, Location::Field(key.into()), "{error}");
+        }
     }
 
     #[test]

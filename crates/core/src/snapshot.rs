@@ -3,6 +3,8 @@
 //! A snapshot can be saved (`--save-snapshot`) and analysed again offline (`--snapshot`) with no
 //! AWS access, which is how auditors, tests and new users run iamsweep without credentials.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -49,7 +51,8 @@ pub struct CollectionStats {
 }
 
 impl Snapshot {
-    /// Parses a snapshot, naming the line and column of malformed JSON and checking the schema.
+    /// Parses a snapshot, naming the line and column of malformed JSON, checking the schema and
+    /// that no entity is listed twice.
     pub fn from_json(text: &str) -> Result<Snapshot, InputError> {
         Self::from_slice(text.as_bytes())
     }
@@ -58,7 +61,10 @@ impl Snapshot {
     /// parses: a 10,000-entity snapshot is tens of megabytes).
     pub fn from_slice(bytes: &[u8]) -> Result<Snapshot, InputError> {
         match serde_json::from_slice::<Snapshot>(bytes) {
-            Ok(snapshot) if snapshot.schema == SNAPSHOT_SCHEMA => Ok(snapshot),
+            Ok(snapshot) if snapshot.schema == SNAPSHOT_SCHEMA => {
+                check_unique(&snapshot.entities)?;
+                Ok(snapshot)
+            }
             Ok(snapshot) => Err(schema_error(Some(&snapshot.schema))),
             Err(error) => Err(Self::diagnose(bytes, InputError::at_json("snapshot", &error))),
         }
@@ -97,6 +103,30 @@ impl Snapshot {
     }
 }
 
+/// Refuses an entity listed twice: by ARN, or by kind and name, which IAM keeps unique in an
+/// account whatever the path and the case (`Admin` and `admin` cannot both be roles). An
+/// entity listed twice would be counted twice by the audit and planned twice by `plan`.
+pub fn check_unique(entities: &[EntityRecord]) -> Result<(), InputError> {
+    let mut by_arn = HashMap::with_capacity(entities.len());
+    let mut by_name = HashMap::with_capacity(entities.len());
+    for (index, entity) in entities.iter().enumerate() {
+        let earlier = by_arn
+            .insert(entity.arn.as_str(), index)
+            .or_else(|| by_name.insert((entity.kind, entity.name.to_ascii_lowercase()), index));
+        if let Some(earlier) = earlier {
+            return Err(InputError::field(
+                format!("entities[{index}]"),
+                format!(
+                    "`{}` is already listed as entities[{earlier}] (`{}`); a snapshot lists each \
+                     entity once (IAM names ignore case)",
+                    entity.arn, entities[earlier].arn
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn schema_error(found: Option<&str>) -> InputError {
     match found {
         Some(other) => {
@@ -106,5 +136,50 @@ fn schema_error(found: Option<&str>) -> InputError {
             "schema",
             format!("missing; expected `{SNAPSHOT_SCHEMA}` (is this an iamsweep snapshot?)"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Location;
+    use crate::model::EntityKind;
+
+    fn snapshot(entities: Vec<EntityRecord>) -> String {
+        Snapshot {
+            schema: SNAPSHOT_SCHEMA.to_string(),
+            collected_at: time::macros::datetime!(2026-11-23 12:00 UTC),
+            account_id: "111122223333".to_string(),
+            caller_arn: None,
+            granularity: Granularity::Service,
+            attributed: false,
+            stats: CollectionStats::default(),
+            entities,
+        }
+        .to_json()
+    }
+
+    #[test]
+    fn an_entity_listed_twice_is_refused_naming_it() {
+        let app = EntityRecord::new(EntityKind::Role, "arn:aws:iam::111122223333:role/app", "app");
+        let alice =
+            EntityRecord::new(EntityKind::User, "arn:aws:iam::111122223333:user/alice", "alice");
+        let text = snapshot(vec![app.clone(), alice.clone()]);
+        assert_eq!(Snapshot::from_json(&text).unwrap().entities.len(), 2);
+
+        let error = Snapshot::from_json(&snapshot(vec![app.clone(), alice.clone(), app.clone()]))
+            .unwrap_err();
+        assert_eq!(error.location, Location::Field("entities[2]".into()));
+        assert!(error.message.contains("`arn:aws:iam::111122223333:role/app`"), "{error}");
+        assert!(error.message.contains("entities[0]"), "{error}");
+
+        // The same role under another path or case is still the same role.
+        let again =
+            EntityRecord::new(EntityKind::Role, "arn:aws:iam::111122223333:role/x/App", "App");
+        let error = Snapshot::from_json(&snapshot(vec![app.clone(), again])).unwrap_err();
+        assert_eq!(error.location, Location::Field("entities[1]".into()));
+        // A user and a role may share a name.
+        let user = EntityRecord::new(EntityKind::User, "arn:aws:iam::111122223333:user/app", "app");
+        assert!(Snapshot::from_json(&snapshot(vec![app, user])).is_ok());
     }
 }

@@ -1,22 +1,18 @@
 //! The Lambda's settings: environment variables (see [`crate::env_vars`]), then the optional TOML
-//! config from S3, resolved once per cold start into the same types the CLI uses.
+//! config from S3, resolved once per cold start by the resolver the CLI uses
+//! ([`iamsweep_core::resolve`]): same defaults, same bounds, same messages. This module only
+//! says which variable gives which value.
 
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use iamsweep_aws::collector::CollectSettings;
 use iamsweep_aws::s3::S3Uri;
 use iamsweep_core::compliance::Rules;
 use iamsweep_core::config::Config;
+use iamsweep_core::resolve::{Given, Overrides, Resolved, resolve};
 
 use crate::env_vars;
-
-/// Default window, days (as the CLI).
-pub const DEFAULT_WINDOW_DAYS: u32 = 180;
-/// Default IAM calls per second per account (as the CLI).
-pub const DEFAULT_RATE: f64 = 10.0;
-/// Default time kept free before the deadline.
-pub const DEFAULT_SAFETY_MARGIN: Duration = Duration::from_secs(120);
 
 /// What the environment says.
 #[derive(Debug, Clone)]
@@ -29,16 +25,18 @@ pub struct EnvSettings {
     pub state: Option<S3Uri>,
     /// `IAMSWEEP_JOURNAL`, as given (`JournalStore::parse` reads it).
     pub journal: Option<String>,
-    /// `IAMSWEEP_SAFETY_MARGIN_SECONDS`.
+    /// `IAMSWEEP_SAFETY_MARGIN_SECONDS`, bounds checked (default 120 s).
     pub safety_margin: Duration,
-    /// `IAMSWEEP_RATE`.
-    pub rate: Option<f64>,
-    /// `IAMSWEEP_POLL_FIRST_MS`.
-    pub poll_first: Option<Duration>,
+    /// The numbers the variables give (`IAMSWEEP_RATE`...), over the config's.
+    pub overrides: Overrides,
 }
 
 impl EnvSettings {
     /// Reads the settings through `lookup` (`std::env::var` in the function; a map in tests).
+    ///
+    /// The numbers are checked here already, alone, by the shared resolver, so a bad variable
+    /// is named at cold start whatever the config says; [`Settings::resolve`] checks them again
+    /// with the config.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let s3 = |name: &str| -> anyhow::Result<Option<S3Uri>> {
             match lookup(name) {
@@ -51,28 +49,38 @@ impl EnvSettings {
                 },
             }
         };
-        let number = |name: &str| -> anyhow::Result<Option<f64>> {
-            lookup(name)
-                .map(|text| {
-                    text.trim()
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|value| value.is_finite() && *value >= 0.0)
-                        .with_context(|| format!("`{name}` must be a number, found `{text}`"))
-                })
-                .transpose()
+        let overrides = Overrides {
+            rate: given(&lookup, env_vars::RATE, "a number of IAM calls per second")?,
+            safety_margin_seconds: given(
+                &lookup,
+                env_vars::SAFETY_MARGIN_SECONDS,
+                "a whole number of seconds",
+            )?,
+            poll_first_ms: given(&lookup, env_vars::POLL_FIRST_MS, "a whole number of ms")?,
+            ..Overrides::default()
         };
+        let alone = resolve(&Config::default(), None, &overrides)?;
         Ok(EnvSettings {
             config: s3(env_vars::CONFIG)?,
             // Only the exact word turns writes on: a typo must not enforce.
             enforce: lookup(env_vars::ENFORCE).is_some_and(|value| value.trim() == "true"),
             state: s3(env_vars::STATE)?,
             journal: lookup(env_vars::JOURNAL).filter(|text| !text.trim().is_empty()),
-            safety_margin: number(env_vars::SAFETY_MARGIN_SECONDS)?
-                .map_or(DEFAULT_SAFETY_MARGIN, Duration::from_secs_f64),
-            rate: number(env_vars::RATE)?.filter(|rate| *rate > 0.0),
-            poll_first: number(env_vars::POLL_FIRST_MS)?.map(|ms| Duration::from_millis(ms as u64)),
+            safety_margin: Duration::from_secs(alone.safety_margin_seconds),
+            overrides,
         })
+    }
+}
+
+/// The variable `name`, parsed, when set and not blank.
+fn given<T: std::str::FromStr>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    expected: &str,
+) -> anyhow::Result<Option<Given<T>>> {
+    match lookup(name) {
+        Some(text) if !text.trim().is_empty() => Ok(Some(Given::parse(name, &text, expected)?)),
+        _ => Ok(None),
     }
 }
 
@@ -87,6 +95,8 @@ pub struct Settings {
     pub window_days: u32,
     /// What to collect, how fast (the deadline is set per invocation).
     pub collect: CollectSettings,
+    /// Every setting, resolved as the CLI resolves them.
+    pub resolved: Resolved,
 }
 
 impl Settings {
@@ -97,34 +107,20 @@ impl Settings {
                 .map_err(|error| anyhow::anyhow!("config `{uri}`, {error}"))?,
             _ => Config::default(),
         };
-        let audit = &config.audit;
-        let window_days = audit.window_days.unwrap_or(DEFAULT_WINDOW_DAYS);
-        let rate = env.rate.or(audit.rate).unwrap_or(DEFAULT_RATE);
-        let mut collect = CollectSettings {
-            kinds: audit.kinds.clone().unwrap_or(CollectSettings::default().kinds),
-            granularity: audit.granularity.unwrap_or_default(),
-            attribute: audit.attribute.unwrap_or(false),
-            concurrency: audit.concurrency.unwrap_or(((rate * 2.0).ceil() as usize).clamp(8, 1000)),
-            rate,
-            ..CollectSettings::default()
-        };
-        if let Some(first) = env.poll_first {
-            collect.poll.first = first;
-        }
-        Ok(Settings { env, config, window_days, collect })
+        let file = env.config.as_ref().map(ToString::to_string);
+        let resolved = resolve(&config, file.as_deref(), &env.overrides)?;
+        Ok(Settings {
+            window_days: resolved.window_days,
+            collect: CollectSettings::resolved(&resolved),
+            env,
+            config,
+            resolved,
+        })
     }
 
     /// The `check` rules (the config's `[check]` over the defaults), as the CLI's `check`.
     pub fn rules(&self) -> Rules {
-        let check = &self.config.check;
-        let mut rules = Rules::new(self.window_days);
-        if let Some(fail_on) = &check.fail_on {
-            rules.fail_on_unused = fail_on.contains(&iamsweep_core::config::FailOn::Unused);
-            rules.fail_on_stale = fail_on.contains(&iamsweep_core::config::FailOn::Stale);
-        }
-        rules.stale_days = check.stale_days.unwrap_or(self.window_days);
-        rules.ignore_policies = check.ignore_policies.clone().unwrap_or_default();
-        rules
+        self.resolved.rules.clone()
     }
 }
 
@@ -146,6 +142,34 @@ mod tests {
         assert!(!env(&[(env_vars::ENFORCE, "yes")]).unwrap().enforce);
         assert!(!env(&[(env_vars::ENFORCE, "TRUE ")]).unwrap().enforce);
         assert!(env(&[(env_vars::ENFORCE, "true")]).unwrap().enforce);
+    }
+
+    #[test]
+    fn numbers_from_the_environment_are_bounded_and_named() {
+        let error = env(&[(env_vars::RATE, "0")]).unwrap_err().to_string();
+        assert_eq!(error, "`IAMSWEEP_RATE`: expected 0.1..=1000 IAM calls per second, found 0");
+        let error = env(&[(env_vars::RATE, "fast")]).unwrap_err().to_string();
+        assert!(error.starts_with("`IAMSWEEP_RATE`: expected a number"), "{error}");
+        let error = env(&[(env_vars::SAFETY_MARGIN_SECONDS, "601")]).unwrap_err().to_string();
+        assert!(error.starts_with("`IAMSWEEP_SAFETY_MARGIN_SECONDS`: expected 0..=600"), "{error}");
+        let settings = env(&[(env_vars::SAFETY_MARGIN_SECONDS, " 30 ")]).unwrap();
+        assert_eq!(settings.safety_margin, Duration::from_secs(30));
+        assert_eq!(env(&[]).unwrap().safety_margin, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn the_config_rate_is_bounded_as_in_the_cli() {
+        let mut env = env(&[(env_vars::CONFIG, "s3://bucket/iamsweep.toml")]).unwrap();
+        let error = Settings::resolve(env.clone(), Some("[audit]\nrate = 0\n")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`[audit] rate` in `s3://bucket/iamsweep.toml`: expected 0.1..=1000 IAM calls per \
+             second, found 0"
+        );
+        // The variable wins over the config, within bounds.
+        env.overrides.rate = Some(Given::new(50.0, env_vars::RATE));
+        let settings = Settings::resolve(env, Some("[audit]\nrate = 5\n")).unwrap();
+        assert_eq!(settings.collect.rate, 50.0);
     }
 
     #[test]

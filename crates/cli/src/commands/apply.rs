@@ -19,7 +19,8 @@ use anyhow::{Context, bail};
 use iamsweep_aws::applier::{Applied, Applier, Status, describe};
 use iamsweep_aws::journal::new_run_id;
 use iamsweep_core::plan::{Outcome, Plan, check_max_changes};
-use iamsweep_core::settings::{DEFAULT_MAX_CHANGES, DEFAULT_MAX_PLAN_AGE_HOURS};
+use iamsweep_core::resolve::{Given, Overrides};
+use iamsweep_core::settings::DEFAULT_MAX_PLAN_AGE_HOURS;
 use iamsweep_core::verify::{Checks, verify_plan};
 use time::{Duration, OffsetDateTime};
 
@@ -28,7 +29,11 @@ use crate::settings::AuditSettings;
 
 /// Runs `apply`.
 pub async fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
-    let settings = AuditSettings::resolve(&args.input)?;
+    let max_changes = args.max_changes.map(|n| Given::new(n, "--max-changes"));
+    let settings = AuditSettings::resolve_with(
+        &args.input,
+        Overrides { max_changes, ..Overrides::default() },
+    )?;
     let guardrails = &settings.config.guardrails;
     let aws = Aws::connect(&settings.connection, settings.collect.rate).await;
     let plan = match &args.plan {
@@ -68,8 +73,8 @@ pub async fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
         caller_arn: &caller.arn,
     };
     verify_plan(&plan, &checks).context(source)?;
-    let max = args.max_changes.or(guardrails.max_changes).unwrap_or(DEFAULT_MAX_CHANGES);
-    check_max_changes(&plan, max).context("stopped before writing anything")?;
+    check_max_changes(&plan, settings.resolved.max_changes)
+        .context("stopped before writing anything")?;
     let journal = aws.journal(&args.journal)?;
     let applier = Applier {
         iam: &aws.clients.iam,

@@ -18,8 +18,8 @@ use crate::{accounts, logging, render, source};
 
 /// Runs the gate.
 pub async fn run(args: &CheckArgs, log_format: LogFormat) -> anyhow::Result<ExitCode> {
-    let mut settings = AuditSettings::resolve(&args.input)?;
-    let rules = settings.check_rules(args);
+    let mut settings = AuditSettings::resolve_check(args)?;
+    let rules = settings.default_rules();
     if !rules.ignore_policies.is_empty() {
         // Ignoring a policy means knowing which policies grant each service.
         settings.collect.attribute = true;

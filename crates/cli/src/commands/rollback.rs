@@ -30,7 +30,7 @@ use iamsweep_core::rollback::{
 use iamsweep_core::settings::{EnforceSettings, ListTexts};
 
 use crate::enforce::{Aws, RollbackArgs};
-use crate::settings::{DEFAULT_RATE, load_config};
+use crate::settings::{load_config, rate_of};
 
 /// Runs `rollback`.
 pub async fn run(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
@@ -49,7 +49,7 @@ pub async fn run(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
         endpoint_url: args.endpoint_url.clone(),
         timeouts: crate::env_vars::timeouts()?,
     };
-    let rate = config.audit.rate.unwrap_or(DEFAULT_RATE);
+    let rate = rate_of(&config, args.config.as_deref())?;
     let aws = Aws::connect(&connection, rate).await;
     let caller = aws.caller().await?;
     let account_id = caller.account_id.as_str();

@@ -8,6 +8,9 @@
 //! - `audit`: classification of every entity against the scenario's truth, paging, groups,
 //!   attribution, failed jobs, throttling;
 //! - `inputs`: bad flags, config and snapshot files, and offline analysis;
+//! - `strict_inputs`: list files saved by Notepad (BOM, UTF-16), NUL bytes, endless lines, a
+//!   snapshot listing an entity twice, settings out of their bounds: read right or refused
+//!   with zero writes;
 //! - `enforce`: plan, apply and rollback read back through the SDK: exact boundaries, guardrails,
 //!   idempotence, the five-version limit, refused plans, throttling and failures, S3 lists;
 //! - `verify`: edited, future-dated, twice-listed plans and old snapshots refused with zero
@@ -25,4 +28,5 @@ mod rollback;
 mod sdk;
 mod sessions;
 mod sim;
+mod strict_inputs;
 mod verify;

@@ -7,11 +7,13 @@
 //!   the escapes they must deny (and a mutation test of their protective statements);
 //! - `plan`: scenarios of `build_plan`, its checks, and the round trip through JSON;
 //! - `properties`: proptest properties of boundaries, plans and tag values;
+//! - `resolve`: the settings resolver's bounds, sources and precedence;
 //! - `verify`: the verifier `apply` runs: unedited plans pass, every single-field edit of a
 //!   change is refused (a property), times, duplicates, tags and documents.
 
 mod documents;
 mod plan;
 mod properties;
+mod resolve;
 mod support;
 mod verify;

@@ -9,11 +9,13 @@
 //! - `config_events`: AWS Config sample events written by others (`aws_lambda_events`, SAM
 //!   CLI, the RDK) replayed through the handler; error kinds and account ids of answers;
 //! - `deadline`: a run cut short before its writes, resumed by the next one with nothing lost
-//!   or done twice; old and broken markers.
+//!   or done twice; old and broken markers;
+//! - `settings`: the CLI's resolver and bounds, and strict list files from S3.
 
 mod config_events;
 mod deadline;
 mod events;
 mod fan_out_answers;
 mod policy;
+mod settings;
 mod sim;
