@@ -54,6 +54,8 @@ class Job:
     created: datetime
     completes: datetime
     failed: bool
+    # The access key (session) that created the job: only it may read the job, as in AWS.
+    owner: str = ""
     error_message: str = "Access Advisor could not generate the report."
     services: list[dict] = field(default_factory=list)
     entities: dict[str, list[dict]] = field(default_factory=dict)  # namespace -> details
@@ -182,7 +184,7 @@ def _tracked(actions: list[str], used, cutoff) -> list[dict]:
     return out
 
 
-def create_job(backend, arn: str, granularity: str | None) -> Job:
+def create_job(backend, arn: str, granularity: str | None, owner: str = "") -> Job:
     granularity = granularity or "SERVICE_LEVEL"
     if granularity not in ("SERVICE_LEVEL", "ACTION_LEVEL"):
         raise ValidationError(
@@ -199,6 +201,7 @@ def create_job(backend, arn: str, granularity: str | None) -> Job:
         created=created,
         completes=created + timedelta(milliseconds=settings.job_latency_ms),
         failed=arn in FORCED_FAILURES or faults.chance(settings.fail_jobs_percent),
+        owner=owner,
         services=services,
         entities=details,
     )
@@ -209,9 +212,12 @@ def create_job(backend, arn: str, granularity: str | None) -> Job:
     return job
 
 
-def _job(account: str, job_id: str) -> Job:
+def _job(account: str, job_id: str, reader: str = "") -> Job:
+    """The job, if `reader` (an access key) may read it. A job is read by the principal that
+    created it, with temporary credentials by the same session: for another one the job does
+    not exist, as for another account."""
     job = _JOBS.get(job_id or "")
-    if job is None or job.account != account:
+    if job is None or job.account != account or job.owner != reader:
         raise NotFoundException(f"The job with ID {job_id} cannot be found.")
     return job
 
@@ -261,7 +267,8 @@ def page(items: list, marker: str | None, limit: int) -> tuple[list, dict]:
 
 
 def generate_service_last_accessed_details(self) -> ActionResult:
-    job = create_job(self.backend, self._get_param("Arn"), self._get_param("Granularity"))
+    job = create_job(self.backend, self._get_param("Arn"), self._get_param("Granularity"),
+                     owner=self.get_access_key())
     return ActionResult({"JobId": job.id})
 
 
@@ -272,7 +279,7 @@ def page_limit(value) -> int:
 
 
 def get_service_last_accessed_details(self) -> ActionResult:
-    job = _job(self.current_account, self._get_param("JobId"))
+    job = _job(self.current_account, self._get_param("JobId"), self.get_access_key())
     limit = page_limit(self._get_param("MaxItems"))
     result = job.header()
     if result["JobStatus"] == "COMPLETED":
@@ -284,7 +291,7 @@ def get_service_last_accessed_details(self) -> ActionResult:
 
 
 def get_service_last_accessed_details_with_entities(self) -> ActionResult:
-    job = _job(self.current_account, self._get_param("JobId"))
+    job = _job(self.current_account, self._get_param("JobId"), self.get_access_key())
     namespace = (self._get_param("ServiceNamespace") or "").lower()
     if namespace not in catalogue.services():
         raise InvalidInput(f"The service namespace {namespace} is not valid.")

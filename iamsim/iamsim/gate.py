@@ -10,7 +10,7 @@ import re
 import threading
 from urllib.parse import parse_qsl, unquote
 
-from . import faults
+from . import faults, sessions
 from .settings import current as settings
 
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/[^/]+/[^/]+/([^/]+)/")
@@ -148,25 +148,32 @@ class Gate:
         service = service_of(environ)
         action, params = describe(service, environ, self._read_body(environ))
         account = self.accounts.of(environ)
-        fault = None
-        if service == "sts" and action == "AssumeRole":
+        fault = sessions.expired(environ)
+        if fault is None and service == "sts" and action == "AssumeRole":
             # scenario `accounts.ID.deny_assume_role`: the account refuses every role session
             role_arn = str(params.get("RoleArn", ""))
             parts = role_arn.split(":")
             if len(parts) > 4 and parts[4] in settings.deny_assume_role:
                 fault = (403, "AccessDenied", "User is not authorized to perform: sts:AssumeRole "
                                               f"on resource: {role_arn}")
-        elif service == "iam":
+            else:
+                fault = sessions.assume_role_refusal(environ, params)
+        elif fault is None and service == "iam":
             if self.buckets is not None and not self.buckets.take(account):
                 fault = faults.THROTTLED
             elif faults.chance(settings.error_rate_percent):
                 fault = faults.SERVICE_FAILURE
         if fault:
             status, code, message = fault
-            body = faults.query_error(code, message, sender=status < 500)
+            if environ.get("HTTP_X_AMZ_TARGET"):  # JSON-protocol services (Organizations, Config)
+                body = json.dumps({"__type": code, "message": message}).encode()
+                content_type = "application/x-amz-json-1.1"
+            else:
+                body = faults.query_error(code, message, sender=status < 500)
+                content_type = "text/xml"
             reason = {400: "Bad Request", 403: "Forbidden"}.get(status, "Internal Server Error")
             start_response(f"{status} {reason}",
-                           [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+                           [("Content-Type", content_type), ("Content-Length", str(len(body)))])
             self.recorder.write(service, action, params, status, account)
             return [body]
         seen = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from moto.iam.models import IAMBackend, ManagedPolicy, Role, iam_backends
+from moto.iam.models import IAMBackend, ManagedPolicy, PolicyVersion, Role, iam_backends
 from moto.iam.utils import random_role_id
 
 from . import activity, clock
@@ -78,8 +78,26 @@ class Loader:
                 path=spec.get("path", "/"), create_date=created, update_date=created)
             if policy.arn in self.backend.managed_policies:
                 raise ScenarioError(f"duplicate policy {spec['name']!r}")
+            if spec.get("version_ids"):
+                self.versions(policy, spec, created)
             self.backend.managed_policies[policy.arn] = policy
             self.by_name[spec["name"]] = policy
+
+    def versions(self, policy: ManagedPolicy, spec: dict, created: datetime) -> None:
+        """`version_ids`: the policy's versions (at most 5), all created at the same instant
+        (as several versions written within one second are in AWS), the default
+        `default_version` or the last one; every version holds the spec's document."""
+        ids = list(spec["version_ids"])
+        default = spec.get("default_version", ids[-1])
+        if not 1 <= len(ids) <= 5 or default not in ids or len(set(ids)) != len(ids):
+            raise ScenarioError(f"policy {spec['name']!r}: 1 to 5 distinct version_ids, "
+                                "default_version among them")
+        document = policy.versions[0].document
+        policy.versions = [PolicyVersion(policy.arn, document, is_default=version == default,
+                                         version_id=version, create_date=created)
+                           for version in ids]
+        policy.default_version_id = default
+        policy.next_version_num = max(int(version.lstrip("v")) for version in ids) + 1
 
     def load_groups(self) -> None:
         for spec in self.scenario.get("groups") or []:
@@ -115,7 +133,8 @@ class Loader:
                 role_id=random_role_id(self.backend.account_id), name=spec["name"],
                 assume_role_policy_document=trust_policy(service), path=path,
                 permissions_boundary=self.boundary(spec), description=spec.get("description", ""),
-                tags=_tags(spec), max_session_duration="3600",
+                tags=_tags(spec),
+                max_session_duration=str(int(spec.get("max_session_duration") or 3600)),
                 linked_service=service if path.startswith("/aws-service-role/") else None)
             role.create_date = _created(spec)
             self.backend.roles[role.id] = role

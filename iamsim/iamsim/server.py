@@ -34,6 +34,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--page-size", type=int, default=None,
                    help="Access Advisor items a page at most, whatever MaxItems asks (AWS may "
                         "return fewer than asked)")
+    p.add_argument("--session-lifetime-seconds", type=float, default=None,
+                   help="every AssumeRole session expires this many seconds after it is granted")
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
     p.add_argument("--setup-only", action="store_true", help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -45,7 +47,7 @@ def configure(args: argparse.Namespace, account_id: str) -> None:
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-    from . import advisor, clock, faults, iam_extras, other_services
+    from . import advisor, clock, faults, iam_extras, other_services, sessions
     from .settings import current
 
     clock.configure(args.clock_offset_days)
@@ -57,6 +59,7 @@ def configure(args: argparse.Namespace, account_id: str) -> None:
     current.burst = args.burst if args.burst is not None else max(1, int(args.rate or 1))
     current.seed = args.seed
     current.page_size = args.page_size
+    current.session_lifetime_seconds = args.session_lifetime_seconds
 
     import moto.core.models
     import moto.iam.models
@@ -71,6 +74,10 @@ def configure(args: argparse.Namespace, account_id: str) -> None:
     advisor.install()
     iam_extras.install()
     other_services.install()
+    sessions.install()
+    from . import list_truncation
+
+    list_truncation.install()  # last: it wraps the IAM methods patched above
 
 
 def main(argv: list[str] | None = None) -> None:

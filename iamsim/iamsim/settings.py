@@ -14,6 +14,8 @@ class Settings:
     burst: int = 1
     seed: int = 0
     page_size: int | None = None  # cap on Access Advisor items a page, None = MaxItems
+    # every AssumeRole session expires this many seconds after it is granted (None: as asked)
+    session_lifetime_seconds: float | None = None
     # accounts whose every sts:AssumeRole answers AccessDenied (scenario `accounts.ID.deny_assume_role`)
     deny_assume_role: set[str] = field(default_factory=set)
 

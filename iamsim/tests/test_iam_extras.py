@@ -218,3 +218,26 @@ def test_unknown_action_is_a_400_xml_error(server):
     assert e.value.code == 400
     body = e.value.read().decode()
     assert "<Code>InvalidAction</Code>" in body
+
+
+def test_scenario_policy_versions_share_one_creation_instant(start):
+    """`version_ids`: versions v8..v12 created in the same second, v12 the default; a sixth
+    version is refused (moto's limit) and the next one is v13."""
+    iam = start({"account_id": ACCOUNT, "policies": [
+        {"name": "role-app", "path": "/iamsweep/", "created_days_ago": 3,
+         "version_ids": ["v8", "v9", "v10", "v11", "v12"]}]}).client("iam")
+    policy_arn = arn("policy", "role-app", "/iamsweep/")
+    versions = iam.list_policy_versions(PolicyArn=policy_arn)["Versions"]
+    assert sorted(v["VersionId"] for v in versions) == ["v10", "v11", "v12", "v8", "v9"]
+    assert {v["CreateDate"] for v in versions} == {versions[0]["CreateDate"]}
+    assert [v["VersionId"] for v in versions if v["IsDefaultVersion"]] == ["v12"]
+    assert iam.get_policy(PolicyArn=policy_arn)["Policy"]["DefaultVersionId"] == "v12"
+    document = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+    with pytest.raises(ClientError) as excinfo:
+        iam.create_policy_version(PolicyArn=policy_arn, PolicyDocument=document)
+    assert code(excinfo) == "LimitExceeded"
+    iam.delete_policy_version(PolicyArn=policy_arn, VersionId="v8")
+    created = iam.create_policy_version(PolicyArn=policy_arn, PolicyDocument=document,
+                                        SetAsDefault=True)
+    assert created["PolicyVersion"]["VersionId"] == "v13"

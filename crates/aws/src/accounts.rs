@@ -1,12 +1,13 @@
 //! Many accounts: list an Organization's active accounts, assume a role in each, and audit them
 //! a few at a time, each with its own pace, handing each audit over as it completes.
 //!
-//! One `sts:AssumeRole` per account, made once up front: the temporary credentials are kept for
-//! the account's whole audit, because an Access Advisor job must be read by the session that
-//! created it. (The SDK's `AssumeRoleProvider` would assume lazily and renew near expiry, which
-//! starts a new session mid-run; it would also bypass [`crate::retry::call`] and surface a
-//! refused role as a credentials error on the first IAM call.) A session lasts one hour, the
-//! most AWS grants to a chained role session such as a Lambda's.
+//! One `sts:AssumeRole` per account up front, asking for the longest session the role allows
+//! (see [`crate::session`]); the collector renews the session before it expires and reads every
+//! Access Advisor job with the session that started it, so an account's audit may last longer
+//! than any one session. The SDK's `AssumeRoleProvider` is not used: it renews behind the
+//! client's back (a job started before a renewal would be read by another session), bypasses
+//! [`crate::retry::call`], and surfaces a refused role as a credentials error on the first IAM
+//! call.
 //!
 //! Every account comes back once, with its collection or the reason it could not be audited:
 //! an account that refuses the role is reported, never fatal to the others.
@@ -14,8 +15,6 @@
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::clients::Clients;
@@ -23,14 +22,14 @@ use crate::collector::{CollectError, CollectSettings, Collection, Progress, coll
 use crate::error::CallError;
 use crate::pace::Pace;
 use crate::retry::{RetryPolicy, call};
+use crate::session::{AssumedRole, SessionSource};
+
+pub use crate::session::SESSION_NAME;
 
 /// Accounts audited at once by default (`--account-concurrency`): each has its own IAM buckets,
 /// so accounts do not slow each other down, but every one holds its jobs, session and
 /// collected data in memory until its report is written.
 pub const DEFAULT_PARALLEL_ACCOUNTS: usize = 4;
-
-/// The name of every session iamsweep opens, visible in the member account's CloudTrail.
-pub const SESSION_NAME: &str = "iamsweep";
 
 /// One member account of an Organization.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +81,8 @@ pub fn role_arn(account_id: &str, role_name: &str) -> String {
     format!("arn:aws:iam::{account_id}:role/{role}")
 }
 
-/// Assumes `role_name` in `account_id` once and returns clients that keep that one session.
+/// Assumes `role_name` in `account_id` and returns clients signing with that session; their
+/// [`Clients::sessions`] makes fresh sessions of the same role when the collector needs them.
 pub async fn assume(
     base: &SdkConfig,
     account_id: &str,
@@ -90,31 +90,11 @@ pub async fn assume(
     pace: &Pace,
     retry: &RetryPolicy,
 ) -> Result<Clients, CallError> {
-    let sts = aws_sdk_sts::Client::new(base);
-    let arn = role_arn(account_id, role_name);
-    let output = call(pace, retry, "sts:AssumeRole", &arn, || {
-        sts.assume_role().role_arn(&arn).role_session_name(SESSION_NAME).send()
-    })
-    .await?;
-    let missing = |what: &str| CallError {
-        operation: "sts:AssumeRole",
-        target: arn.clone(),
-        code: None,
-        message: format!("the answer has no {what}"),
-        attempts: 1,
-    };
-    let credentials = output.credentials().ok_or_else(|| missing("credentials"))?;
-    let expiry = std::time::SystemTime::try_from(*credentials.expiration()).ok();
-    let credentials = Credentials::new(
-        credentials.access_key_id(),
-        credentials.secret_access_key(),
-        Some(credentials.session_token().to_string()),
-        expiry,
-        "iamsweep-assume-role",
-    );
-    let config =
-        base.to_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build();
-    Ok(Clients::new(&config))
+    let role = AssumedRole::new(base.clone(), role_arn(account_id, role_name));
+    let assumed = role.assume(pace, retry, 1).await?;
+    let mut clients = Clients::new(&assumed.config);
+    clients.sessions = SessionSource::AssumedRole(role.with_first(assumed.session));
+    Ok(clients)
 }
 
 /// Why one account could not be audited.

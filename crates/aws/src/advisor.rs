@@ -5,6 +5,11 @@
 //! an admin is granted 300+ services, so paging is the normal case; a `FAILED` job never
 //! completes, so it ends the entity with its error instead of being polled again;
 //! `ListPoliciesGrantingServiceAccess` takes at most 200 namespaces a call.
+//!
+//! A [`Job`] carries the [`Session`] that started it and is read with that session's client only.
+//! When a session's credentials expire before its job is read (`ExpiredToken`), the job cannot be
+//! read by any other session: the entity starts over with a fresh session, at most
+//! [`SESSION_RESTARTS`] times.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,11 +24,15 @@ use crate::error::CallError;
 use crate::inventory::to_time;
 use crate::pace::Pace;
 use crate::retry::{RetryPolicy, call};
+use crate::session::{Session, Sessions};
 
 /// The most items IAM returns a page.
 const MAX_ITEMS: i32 = 1000;
 /// The most namespaces `ListPoliciesGrantingServiceAccess` takes a call.
 const NAMESPACES_PER_CALL: usize = 200;
+/// Times one entity starts over with a fresh session after `ExpiredToken`. More than once means
+/// sessions expire faster than a job completes; three gives up before looping.
+pub const SESSION_RESTARTS: u32 = 3;
 
 /// How to poll a job: the first poll after `first`, then backing off by `factor` up to `max`,
 /// giving up after `timeout`.
@@ -53,8 +62,8 @@ impl Default for PollTiming {
 /// Everything one entity's collection needs, shared by all entities of a run.
 #[derive(Debug)]
 pub struct AdvisorContext {
-    /// The IAM client (one per account: jobs must be read by the session that made them).
-    pub iam: aws_sdk_iam::Client,
+    /// The account's sessions: each job is started with the current one and read with its own.
+    pub sessions: Sessions,
     /// The run's shared rate limit and counters.
     pub pace: Pace,
     /// Retry policy for every call.
@@ -132,27 +141,82 @@ pub async fn collect_entity(context: &AdvisorContext, entity: &mut EntityRecord)
     }
 }
 
+/// An Access Advisor job and the session that started it: only that session may read it.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The `JobId`.
+    pub id: String,
+    /// The session that started the job.
+    pub session: Arc<Session>,
+}
+
+/// Why one attempt at an entity ended.
+enum Failure {
+    /// The session's credentials expired (`ExpiredToken`): worth starting over with a new one.
+    Expired(CallError),
+    /// Anything else, as the entity's error.
+    Other(String),
+}
+
+impl From<CallError> for Failure {
+    fn from(error: CallError) -> Self {
+        if error.is_expired_token() {
+            Failure::Expired(error)
+        } else {
+            Failure::Other(error.to_string())
+        }
+    }
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure::Other(message)
+    }
+}
+
 async fn collect(
     context: &AdvisorContext,
     entity: &EntityRecord,
 ) -> Result<Vec<ServiceRecord>, String> {
-    let job_id = start_job(context, &entity.arn).await.map_err(|error| error.to_string())?;
-    let mut services = read_job(context, &entity.arn, &job_id).await?;
+    let mut restarts = 0;
+    loop {
+        let session = context.sessions.current().await.map_err(|error| error.to_string())?;
+        match collect_with(context, &session, entity).await {
+            Ok(services) => return Ok(services),
+            Err(Failure::Other(message)) => return Err(message),
+            Err(Failure::Expired(error)) if restarts >= SESSION_RESTARTS => {
+                return Err(format!(
+                    "{error} (started over {restarts} times with a fresh session; sessions expire \
+                     before a job completes)"
+                ));
+            }
+            Err(Failure::Expired(error)) => {
+                restarts += 1;
+                tracing::debug!(arn = %entity.arn, session = session.number, "{error}; starting over");
+                context.sessions.replace(&session).await.map_err(|error| error.to_string())?;
+            }
+        }
+    }
+}
+
+/// One attempt at an entity, every call signed by `session`.
+async fn collect_with(
+    context: &AdvisorContext,
+    session: &Arc<Session>,
+    entity: &EntityRecord,
+) -> Result<Vec<ServiceRecord>, Failure> {
+    let job = start_job(context, session, &entity.arn).await?;
+    let mut services = read_job(context, &entity.arn, &job).await?;
     if entity.kind == EntityKind::Group {
         for service in services.iter_mut().filter(|service| service.last_authenticated.is_some()) {
-            service.used_by = Some(
-                members_using(context, &job_id, &service.namespace)
-                    .await
-                    .map_err(|error| error.to_string())?,
-            );
+            service.used_by = Some(members_using(context, &job, &service.namespace).await?);
         }
     }
     if context.attribute && !services.is_empty() {
         let namespaces: Vec<String> =
             services.iter().map(|service| service.namespace.to_string()).collect();
-        let mut granting = policies_granting(context, &entity.arn, &namespaces)
-            .await
-            .map_err(|e| e.to_string())?;
+        let mut granting =
+            policies_granting(context, &session.iam, &entity.arn, &namespaces).await?;
         for service in &mut services {
             service.granted_by = Some(granting.remove(&*service.namespace).unwrap_or_default());
         }
@@ -160,14 +224,18 @@ async fn collect(
     Ok(services)
 }
 
-async fn start_job(context: &AdvisorContext, arn: &str) -> Result<String, CallError> {
+async fn start_job(
+    context: &AdvisorContext,
+    session: &Arc<Session>,
+    arn: &str,
+) -> Result<Job, CallError> {
     let granularity = match context.granularity {
         Granularity::Service => AccessAdvisorUsageGranularityType::ServiceLevel,
         Granularity::Action => AccessAdvisorUsageGranularityType::ActionLevel,
     };
     let output =
         call(&context.pace, &context.retry, "iam:GenerateServiceLastAccessedDetails", arn, || {
-            context
+            session
                 .iam
                 .generate_service_last_accessed_details()
                 .arn(arn)
@@ -175,21 +243,23 @@ async fn start_job(context: &AdvisorContext, arn: &str) -> Result<String, CallEr
                 .send()
         })
         .await?;
-    output.job_id.ok_or_else(|| CallError {
+    let id = output.job_id.ok_or_else(|| CallError {
         operation: "iam:GenerateServiceLastAccessedDetails",
         target: arn.to_string(),
         code: None,
         message: "the answer carried no JobId".to_string(),
         attempts: 1,
-    })
+    })?;
+    Ok(Job { id, session: Arc::clone(session) })
 }
 
 /// Polls the job until it ends, then reads every page of its services.
 async fn read_job(
     context: &AdvisorContext,
     arn: &str,
-    job_id: &str,
-) -> Result<Vec<ServiceRecord>, String> {
+    job: &Job,
+) -> Result<Vec<ServiceRecord>, Failure> {
+    let job_id = job.id.as_str();
     let started = Instant::now();
     let mut wait = context.latency.first_wait(context.poll.first, context.poll.max);
     let mut services = Vec::new();
@@ -200,7 +270,7 @@ async fn read_job(
         }
         let page =
             call(&context.pace, &context.retry, "iam:GetServiceLastAccessedDetails", arn, || {
-                context
+                job.session
                     .iam
                     .get_service_last_accessed_details()
                     .job_id(job_id)
@@ -208,8 +278,7 @@ async fn read_job(
                     .set_marker(marker.clone())
                     .send()
             })
-            .await
-            .map_err(|error| error.to_string())?;
+            .await?;
         match page.job_status {
             JobStatusType::Completed => {
                 if marker.is_none() {
@@ -222,15 +291,15 @@ async fn read_job(
             }
             JobStatusType::InProgress => {
                 if marker.is_some() {
-                    return Err(format!(
+                    return Err(Failure::Other(format!(
                         "Access Advisor job `{job_id}` went back to IN_PROGRESS while its pages were read"
-                    ));
+                    )));
                 }
                 if started.elapsed() >= context.poll.timeout {
-                    return Err(format!(
+                    return Err(Failure::Other(format!(
                         "Access Advisor job `{job_id}` still IN_PROGRESS after {} s",
                         context.poll.timeout.as_secs()
-                    ));
+                    )));
                 }
                 wait = wait.mul_f64(context.poll.factor).min(context.poll.max);
                 continue;
@@ -240,9 +309,15 @@ async fn read_job(
                     || "no error details".to_string(),
                     |error| format!("{}: {}", error.code, error.message),
                 );
-                return Err(format!("Access Advisor job `{job_id}` FAILED: {detail}"));
+                return Err(Failure::Other(format!(
+                    "Access Advisor job `{job_id}` FAILED: {detail}"
+                )));
             }
-            other => return Err(format!("Access Advisor job `{job_id}` in unknown state {other}")),
+            other => {
+                return Err(Failure::Other(format!(
+                    "Access Advisor job `{job_id}` in unknown state {other}"
+                )));
+            }
         }
         services.extend(
             page.services_last_accessed
@@ -289,9 +364,10 @@ fn service_record(
 /// The group members that used a service (`GetServiceLastAccessedDetailsWithEntities`).
 async fn members_using(
     context: &AdvisorContext,
-    job_id: &str,
+    job: &Job,
     namespace: &str,
 ) -> Result<Vec<MemberAccess>, CallError> {
+    let job_id = job.id.as_str();
     let mut members = Vec::new();
     let mut marker: Option<String> = None;
     loop {
@@ -301,7 +377,7 @@ async fn members_using(
             "iam:GetServiceLastAccessedDetailsWithEntities",
             job_id,
             || {
-                context
+                job.session
                     .iam
                     .get_service_last_accessed_details_with_entities()
                     .job_id(job_id)
@@ -334,6 +410,7 @@ async fn members_using(
 /// Which policies grant each namespace (`ListPoliciesGrantingServiceAccess`, 200 a call).
 async fn policies_granting(
     context: &AdvisorContext,
+    iam: &aws_sdk_iam::Client,
     arn: &str,
     namespaces: &[String],
 ) -> Result<BTreeMap<String, Vec<PolicyRef>>, CallError> {
@@ -347,9 +424,7 @@ async fn policies_granting(
                 "iam:ListPoliciesGrantingServiceAccess",
                 arn,
                 || {
-                    context
-                        .iam
-                        .list_policies_granting_service_access()
+                    iam.list_policies_granting_service_access()
                         .arn(arn)
                         .set_service_namespaces(Some(chunk.to_vec()))
                         .set_marker(marker.clone())

@@ -181,7 +181,7 @@ impl Applier<'_> {
             .map_err(|error| format!("nothing written: the journal entry failed: {error}"))?;
         let failed = |error: CallError| error.to_string();
         if let Some(change) = &entity.boundary {
-            self.write_document(change, actions).await.map_err(failed)?;
+            self.write_document(change, actions).await?;
         }
         if let Some(tags) = &entity.tags {
             let tags: Vec<Tag> = tags
@@ -256,8 +256,9 @@ impl Applier<'_> {
         &self,
         change: &BoundaryChange,
         actions: &mut Vec<String>,
-    ) -> Result<(), CallError> {
+    ) -> Result<(), String> {
         let arn = change.policy_arn.as_str();
+        let failed = |error: CallError| error.to_string();
         if change.create_policy {
             call(self.pace, &self.retry, "iam:CreatePolicy", arn, || {
                 self.iam
@@ -268,15 +269,31 @@ impl Applier<'_> {
                     .description("iamsweep least-privilege permissions boundary")
                     .send()
             })
-            .await?;
+            .await
+            .map_err(failed)?;
             actions.push(format!("created policy `{arn}`"));
         } else if change.create_version {
-            let existing = versions(self.iam, self.pace, &self.retry, arn).await?;
-            if let Some(oldest) = version_to_delete(&existing) {
+            let existing = versions(self.iam, self.pace, &self.retry, arn).await.map_err(failed)?;
+            let oldest = version_to_delete(&existing);
+            // The same core decision as the plan's, on the versions as they are now. Another
+            // choice than the plan's means versions were added since: nothing is deleted that
+            // the reviewed plan did not name. (None after a deletion the plan named is a run
+            // interrupted between the delete and the create: carry on.)
+            if let Some(oldest) = &oldest
+                && change.delete_version.as_ref() != Some(oldest)
+            {
+                return Err(format!(
+                    "`{arn}` changed since the plan: version {oldest} would have to be deleted, \
+                     the plan named {}; hint: run `iamsweep plan` again",
+                    change.delete_version.as_deref().unwrap_or("none")
+                ));
+            }
+            if let Some(oldest) = oldest {
                 call(self.pace, &self.retry, "iam:DeletePolicyVersion", arn, || {
                     self.iam.delete_policy_version().policy_arn(arn).version_id(&oldest).send()
                 })
-                .await?;
+                .await
+                .map_err(failed)?;
                 actions.push(format!("deleted version {oldest} of `{arn}`"));
             }
             call(self.pace, &self.retry, "iam:CreatePolicyVersion", arn, || {
@@ -287,7 +304,8 @@ impl Applier<'_> {
                     .set_as_default(true)
                     .send()
             })
-            .await?;
+            .await
+            .map_err(failed)?;
             actions.push(format!("created a new default version of `{arn}`"));
         }
         Ok(())

@@ -1,10 +1,16 @@
 //! Building the AWS clients once per run, from the standard credential chain.
+//!
+//! Every client gets connect and read timeouts ([`Timeouts`], see [`crate::transport`]) and
+//! transport errors that name the endpoint.
 
 use aws_config::environment::region::EnvironmentVariableRegionProvider;
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::profile::ProfileFileRegionProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+use crate::session::SessionSource;
+pub use crate::transport::Timeouts;
 
 /// Where to find credentials and which endpoint to call.
 #[derive(Debug, Clone, Default)]
@@ -16,16 +22,24 @@ pub struct Connection {
     /// Another endpoint for every client (`--endpoint-url`, or `AWS_ENDPOINT_URL` via the chain),
     /// as the AWS CLI does: this is how the tests reach iamsim.
     pub endpoint_url: Option<String>,
+    /// Connect and read timeouts of every call (default 10 s and 30 s); tests shorten them
+    /// through `IAMSWEEP_TIMEOUT_MS`.
+    pub timeouts: Timeouts,
 }
 
 impl Connection {
     /// Loads the shared SDK configuration.
     ///
     /// SDK retries are disabled: [`crate::retry::call`] retries every call itself, through the
-    /// shared pace, so that throttles are counted and slow the whole run down.
+    /// shared pace, so that throttles are counted and slow the whole run down. Timeouts are
+    /// set here, once, so that no client the CLI or the Lambda builds can wait forever.
     pub async fn load(&self) -> SdkConfig {
-        let mut loader =
-            aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::disabled());
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(self.timeouts.sdk_config());
+        if let Some(client) = crate::transport::naming_client() {
+            loader = loader.http_client(client);
+        }
         if let Some(profile) = &self.profile {
             loader = loader.profile_name(profile);
         }
@@ -60,6 +74,9 @@ pub struct Clients {
     pub organizations: aws_sdk_organizations::Client,
     /// AWS Config, for the custom rule's `PutEvaluations`.
     pub config: aws_sdk_config::Client,
+    /// Where fresh sessions of these credentials come from: Access Advisor jobs are started and
+    /// read through them ([`crate::session`]).
+    pub sessions: SessionSource,
 }
 
 impl Clients {
@@ -70,6 +87,7 @@ impl Clients {
             sts: aws_sdk_sts::Client::new(config),
             organizations: aws_sdk_organizations::Client::new(config),
             config: aws_sdk_config::Client::new(config),
+            sessions: SessionSource::Caller(config.clone()),
         }
     }
 }

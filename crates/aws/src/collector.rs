@@ -22,6 +22,7 @@ use crate::identity::{CallerIdentity, caller_identity};
 use crate::inventory::{Inventory, inventory};
 use crate::pace::Pace;
 use crate::retry::RetryPolicy;
+use crate::session::Sessions;
 
 /// What to collect, and how fast.
 #[derive(Debug, Clone)]
@@ -42,7 +43,11 @@ pub struct CollectSettings {
     pub poll: PollTiming,
     /// Also read customer managed policies (enforcement compares boundary documents).
     pub include_local_policies: bool,
-    /// Start no entity after this instant (the Lambda's deadline); the rest come back `skipped`.
+    /// The run's deadline (the Lambda's, less its safety margin). No entity starts after it, and
+    /// no entity's collection (polling, paging, retries) runs past it: an entity not started, or
+    /// started but not finished, comes back `skipped` with [`RESUME_REASON`], to be collected
+    /// again by the next run. `None`: no deadline (the CLI; a job is then given up after
+    /// [`PollTiming::timeout`]).
     pub deadline: Option<Instant>,
 }
 
@@ -63,10 +68,10 @@ impl Default for CollectSettings {
 }
 
 impl AdvisorContext {
-    /// The shared context of one run over one account's IAM client.
-    pub fn new(iam: aws_sdk_iam::Client, settings: &CollectSettings) -> Self {
+    /// The shared context of one run over one account's sessions.
+    pub fn new(sessions: Sessions, settings: &CollectSettings) -> Self {
         AdvisorContext {
-            iam,
+            sessions,
             pace: Pace::new(settings.rate),
             retry: settings.retry,
             poll: settings.poll,
@@ -95,7 +100,7 @@ impl Progress for NoProgress {}
 /// Why a collection could not run at all (per-entity failures are in the snapshot instead).
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
-    /// No usable credentials, or the endpoint could not be reached.
+    /// No usable credentials, or the endpoint could not be reached or did not answer in time.
     #[error(
         "could not identify the caller with sts:GetCallerIdentity; check the credentials \
          (profile, environment, SSO login) and the endpoint: {0}"
@@ -104,6 +109,9 @@ pub enum CollectError {
     /// The inventory could not be read.
     #[error("{}", inventory_message(.0))]
     Inventory(CallError),
+    /// The first session for Access Advisor jobs could not be opened.
+    #[error("could not open a session for Access Advisor jobs: {0}")]
+    Session(CallError),
 }
 
 fn inventory_message(error: &CallError) -> String {
@@ -129,10 +137,10 @@ pub struct Collection {
     pub caller: CallerIdentity,
 }
 
-/// The skip reason of an entity not started before the deadline; the Lambda finds the entities
-/// to resume by it.
+/// The skip reason of an entity not started, or not finished, before the deadline; the Lambda
+/// finds the entities to resume by it.
 pub const RESUME_REASON: &str =
-    "time budget reached before this entity started; the next run resumes here";
+    "time budget reached before this entity's data was collected; the next run resumes here";
 
 /// Collects a snapshot of the account the clients point at.
 pub async fn collect(
@@ -153,19 +161,26 @@ pub async fn collect_selected(
     select: impl Fn(&EntityRecord) -> bool,
 ) -> Result<Collection, CollectError> {
     let started = Instant::now();
-    let context = Arc::new(AdvisorContext::new(clients.iam.clone(), settings));
-    let caller = caller_identity(&clients.sts, &context.pace, &settings.retry)
+    let pace = Pace::new(settings.rate);
+    let caller = caller_identity(&clients.sts, &pace, &settings.retry)
         .await
         .map_err(CollectError::Identity)?;
     let Inventory { entities, local_policies } = inventory(
         &clients.iam,
-        &context.pace,
+        &pace,
         &settings.retry,
         &settings.kinds,
         settings.include_local_policies,
     )
     .await
     .map_err(CollectError::Inventory)?;
+    let sessions =
+        Sessions::start(clients.sessions.clone(), &clients.iam, settings.rate, settings.retry)
+            .await
+            .map_err(CollectError::Session)?;
+    let mut context = AdvisorContext::new(sessions, settings);
+    context.pace = pace;
+    let context = Arc::new(context);
     let entities: Vec<EntityRecord> =
         entities.into_iter().filter(|entity| select(entity)).collect();
     progress.started(entities.len());
@@ -215,9 +230,10 @@ async fn fan_out(
             continue;
         }
         let context = Arc::clone(context);
+        let deadline = settings.deadline;
         let handle = tasks.spawn(async move {
             let _permit = permit;
-            collect_entity(&context, &mut entity).await;
+            collect_before(&context, &mut entity, deadline).await;
             (index, entity)
         });
         index_of_task.insert(handle.id(), index);
@@ -229,6 +245,26 @@ async fn fan_out(
         settle(done, &mut slots, &index_of_task, &names, &mut finish);
     }
     slots.into_iter().map(|slot| slot.expect("every entity settles once")).collect()
+}
+
+/// Collects one entity, or, when `deadline` comes first, stops wherever it is (polling, paging,
+/// a retry's backoff) and leaves it to the next run. Nothing is written while collecting, so
+/// stopping mid-way loses only the job, which the next run starts again.
+pub async fn collect_before(
+    context: &AdvisorContext,
+    entity: &mut EntityRecord,
+    deadline: Option<Instant>,
+) {
+    let Some(deadline) = deadline else {
+        return collect_entity(context, entity).await;
+    };
+    if tokio::time::timeout_at(deadline, collect_entity(context, entity)).await.is_err() {
+        tracing::debug!(arn = %entity.arn, "deadline reached while collecting; left for the next run");
+        entity.services.clear();
+        entity.error = None;
+        entity.status = Status::Skipped;
+        entity.skip_reason = Some(RESUME_REASON.to_string());
+    }
 }
 
 type Joined = Result<(tokio::task::Id, (usize, EntityRecord)), tokio::task::JoinError>;

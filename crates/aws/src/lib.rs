@@ -1,9 +1,12 @@
 //! The AWS edge of iamsweep: the only code that talks to AWS.
 //!
-//! - [`clients`] builds the SDK clients once from the standard credential chain;
+//! - [`clients`] builds the SDK clients once from the standard credential chain, with the
+//!   connect and read timeouts of [`transport`];
 //! - [`collector::collect`] reads the inventory ([`inventory`]), then runs Access Advisor for
 //!   every entity ([`advisor`]) with bounded concurrency, a shared rate limit ([`pace`]) and
 //!   retries with backoff ([`retry`]), and returns a [`iamsweep_core::snapshot::Snapshot`];
+//!   each job is started and read through one of the account's [`session`]s, renewed before
+//!   it expires ([`accounts`] assumes roles for several accounts);
 //! - enforcement: [`live`] reads iamsweep's boundary policies and an entity's state at apply
 //!   time, [`applier`] carries out a plan entity by entity, writing a [`journal`] entry (to a
 //!   directory or S3, via [`s3`]) before each change, and [`rollback`] undoes it; [`location`]
@@ -27,5 +30,7 @@ pub mod pace;
 pub mod retry;
 pub mod rollback;
 pub mod s3;
+pub mod session;
+pub mod transport;
 
 pub use error::CallError;

@@ -151,43 +151,6 @@ pub async fn versions(
         .collect())
 }
 
-/// The version to delete before adding one: the oldest non-default one, when there are five.
-/// (The original sample deleted "default minus 3", which can be the default itself.)
-pub fn version_to_delete(versions: &[LiveVersion]) -> Option<String> {
-    if versions.len() < 5 {
-        return None;
-    }
-    versions
-        .iter()
-        .filter(|version| !version.is_default)
-        .min_by(|a, b| {
-            (a.created, version_number(&a.version_id))
-                .cmp(&(b.created, version_number(&b.version_id)))
-        })
-        .map(|version| version.version_id.clone())
-}
-
-/// `v12` -> 12, so that versions created in the same second still sort by age.
-fn version_number(version_id: &str) -> u64 {
-    version_id.trim_start_matches('v').parse().unwrap_or(u64::MAX)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn version(id: &str, is_default: bool) -> LiveVersion {
-        LiveVersion { version_id: id.into(), is_default, created: OffsetDateTime::UNIX_EPOCH }
-    }
-
-    #[test]
-    fn the_oldest_non_default_version_goes_first_and_only_at_five() {
-        let four: Vec<LiveVersion> =
-            ["v1", "v2", "v3", "v4"].iter().map(|id| version(id, *id == "v4")).collect();
-        assert_eq!(version_to_delete(&four), None);
-        // Created the same second: the number decides, and the default v1 is never chosen.
-        let five: Vec<LiveVersion> =
-            ["v10", "v1", "v9", "v11", "v12"].iter().map(|id| version(id, *id == "v1")).collect();
-        assert_eq!(version_to_delete(&five).as_deref(), Some("v9"));
-    }
-}
+/// The version to delete before adding one: decided in `iamsweep-core`, once for the plan and
+/// the applier alike (oldest non-default at five, same-second ties by the numeric id).
+pub use iamsweep_core::policy_versions::version_to_delete;

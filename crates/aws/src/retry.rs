@@ -52,7 +52,8 @@ impl RetryPolicy {
 pub enum Failure {
     /// IAM's `Throttling` (HTTP 400, `Rate exceeded`).
     Throttled,
-    /// Worth retrying: HTTP 5xx, `ServiceFailure`, timeouts, connection errors.
+    /// Worth retrying: HTTP 5xx, `ServiceFailure`, timeouts (connect, read and attempt, see
+    /// [`crate::transport::Timeouts`]), connection errors.
     Transient,
     /// Retrying will not help: AccessDenied, NoSuchEntity, validation errors.
     Permanent,
@@ -74,6 +75,8 @@ pub fn classify<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> F
             }
             Some("ServiceFailure" | "ServiceUnavailable" | "InternalFailure") => Failure::Transient,
             _ if service.raw().status().is_server_error() => Failure::Transient,
+            // `ExpiredToken` included: the same credentials fail again; `crate::advisor` starts
+            // the entity over with a fresh session instead.
             _ => Failure::Permanent,
         },
         _ => Failure::Permanent,

@@ -11,6 +11,18 @@ pub const LOG: &str = "IAMSWEEP_LOG";
 /// 1000). Real jobs take seconds; tests against a simulator with no latency set it low.
 pub const POLL_FIRST_MS: &str = "IAMSWEEP_POLL_FIRST_MS";
 
+/// `IAMSWEEP_TIMEOUT_MS`: the connect and read timeout of every AWS call, in milliseconds
+/// (default: connect 10 s, read 30 s). Tests against a silent endpoint set it low. The Lambda
+/// reads the same variable.
+pub const TIMEOUT_MS: &str = "IAMSWEEP_TIMEOUT_MS";
+
+/// The timeouts of every AWS call: [`TIMEOUT_MS`], or the defaults.
+pub fn timeouts() -> anyhow::Result<iamsweep_aws::clients::Timeouts> {
+    let value = std::env::var(TIMEOUT_MS).ok();
+    iamsweep_aws::clients::Timeouts::from_env_value(TIMEOUT_MS, value.as_deref())
+        .map_err(anyhow::Error::msg)
+}
+
 /// The first-poll wait, if set.
 pub fn poll_first_ms() -> anyhow::Result<Option<u64>> {
     match std::env::var(POLL_FIRST_MS) {

@@ -106,6 +106,7 @@ impl AuditSettings {
                 profile: input.profile.clone(),
                 region: input.region.clone(),
                 endpoint_url: input.endpoint_url.clone(),
+                timeouts: crate::env_vars::timeouts()?,
             },
             collect,
             config,

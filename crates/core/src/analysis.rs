@@ -6,6 +6,7 @@
 use time::{Duration, OffsetDateTime};
 
 use crate::compliance::{Rules, judge};
+use crate::escalation::risks_of_usage;
 use crate::model::{EntityRecord, Status};
 use crate::report::{
     AUDIT_SCHEMA, AuditReport, EntityReport, ServiceReport, ServiceState, Summary, Verdict,
@@ -107,7 +108,7 @@ pub fn analyze_entity_owned(
         }
         None => (None, Vec::new()),
     };
-    EntityReport {
+    let mut report = EntityReport {
         arn: entity.arn,
         kind: entity.kind,
         name: entity.name,
@@ -124,7 +125,12 @@ pub fn analyze_entity_owned(
         verdict,
         reasons,
         services,
+        escalation_risks: Vec::new(),
+    };
+    if collected {
+        report.escalation_risks = risks_of_usage(&report, rules.window_days, now);
     }
+    report
 }
 
 /// round(100 * used / granted), rounding halves up; `granted` must not be zero.

@@ -3,8 +3,13 @@
 //! A boundary allows `NAMESPACE:*` for every service the entity used within the window (plus
 //! the configured base actions for an entity that used nothing, or always when configured),
 //! optionally denies the tracked actions of used services that were not used, and always denies
-//! the entity changing its own boundary or editing iamsweep's boundary policies, so the entity
-//! cannot lift the restriction (the original sample forgot this).
+//! what would let the entity, or any other principal it can reach through IAM, lift an
+//! iamsweep boundary (the original sample forgot this): changing its own boundary, editing
+//! iamsweep's boundary policies, removing or replacing another principal's iamsweep boundary,
+//! and touching the tags iamsweep's rollback and guardrails trust (see
+//! `protective_statements`). With `boundary.contain_iam_writers`, an entity that keeps IAM
+//! writes may create and change principals only under its own boundary ([`CONTAINED_ACTIONS`]).
+//! What a boundary cannot close is named per entity by [`crate::escalation`].
 //!
 //! Documents are canonical ([`canonicalize`]): sorted keys, sorted and deduplicated action and
 //! resource lists, no whitespace, statements in a fixed order with Sids. Comparing a document
@@ -125,7 +130,8 @@ pub struct AuditContext<'a> {
     pub collected_at: time::OffsetDateTime,
 }
 
-/// Builds the boundary of one entity from its classified report.
+/// Builds the boundary of one entity from its classified report, refusing a document IAM would
+/// reject.
 ///
 /// With action-level data, the tracked actions of each used service that were not used within
 /// the window are denied. Untracked actions are never denied: having no data about an action is
@@ -135,10 +141,25 @@ pub fn synthesize(
     settings: &BoundarySettings,
     audit: &AuditContext<'_>,
 ) -> Result<BoundaryDocument, BoundaryRefusal> {
+    let boundary = synthesize_unchecked(report, settings, audit)?;
+    let chars = non_whitespace_chars(&boundary.document);
+    if chars > MAX_POLICY_CHARS {
+        return Err(BoundaryRefusal::TooLarge { chars });
+    }
+    Ok(boundary)
+}
+
+/// [`synthesize`] without IAM's size limit: what the boundary says, even when it could not be
+/// written. For analysis only (the audit's escalation risks); never written to IAM.
+pub fn synthesize_unchecked(
+    report: &EntityReport,
+    settings: &BoundarySettings,
+    audit: &AuditContext<'_>,
+) -> Result<BoundaryDocument, BoundaryRefusal> {
     let account_id = audit.account_id;
-    let kind_actions = match report.kind {
-        EntityKind::Role => ["iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary"],
-        EntityKind::User => ["iam:DeleteUserPermissionsBoundary", "iam:PutUserPermissionsBoundary"],
+    let put_own_boundary = match report.kind {
+        EntityKind::Role => "iam:PutRolePermissionsBoundary",
+        EntityKind::User => "iam:PutUserPermissionsBoundary",
         EntityKind::Group => return Err(BoundaryRefusal::Group),
     };
     let name = policy_name(report.kind, &report.name);
@@ -185,6 +206,12 @@ pub fn synthesize(
             }
         }
     }
+    // Whether the entity keeps any of the IAM writes containment is about: allowed by a pattern
+    // and not denied as an unused tracked action.
+    let writes_iam = CONTAINED_ACTIONS.iter().any(|action| {
+        allowed.iter().chain(&base).any(|pattern| action_matches(pattern, action))
+            && !denied.iter().any(|d| d.eq_ignore_ascii_case(action))
+    });
 
     let mut statements = Vec::new();
     if !allowed.is_empty() {
@@ -196,32 +223,172 @@ pub fn synthesize(
     if !denied.is_empty() {
         statements.push(statement("DenyUnusedTrackedActions", "Deny", denied, vec!["*".into()]));
     }
-    statements.push(statement(
-        "DenyOwnBoundaryChange",
-        "Deny",
-        kind_actions.iter().map(|a| a.to_string()).collect(),
-        vec![report.arn.clone()],
-    ));
+    let contain = writes_iam && settings.contain_iam_writers;
+    // Replacing its own boundary: `DenyBoundaryReplacement` knows the entity by its tag, which a
+    // `do_not_tag` entity lacks; containment covers it already. Removing it is
+    // `DenyBoundaryRemoval`'s, as for every principal.
+    if !contain {
+        statements.push(statement(
+            "DenyOwnBoundaryChange",
+            "Deny",
+            actions(&[put_own_boundary]),
+            vec![report.arn.clone()],
+        ));
+    }
     statements.push(statement(
         "DenyBoundaryPolicyEdit",
         "Deny",
-        [
+        // Creating a policy on the path counts as editing: a policy planted there would pass
+        // for one of iamsweep's (`is_own_boundary`, the conditions on the path).
+        actions(&[
+            "iam:CreatePolicy",
             "iam:CreatePolicyVersion",
             "iam:DeletePolicy",
             "iam:DeletePolicyVersion",
             "iam:SetDefaultPolicyVersion",
-        ]
-        .iter()
-        .map(|a| a.to_string())
-        .collect(),
+        ]),
         vec![policy_arn(partition, account_id, &settings.path, "*")],
     ));
+    statements.extend(protective_statements(
+        partition,
+        account_id,
+        settings,
+        contain.then_some(arn.as_str()),
+    ));
     let document = write_canonical(&json!({ "Version": POLICY_VERSION, "Statement": statements }));
-    let chars = non_whitespace_chars(&document);
-    if chars > MAX_POLICY_CHARS {
-        return Err(BoundaryRefusal::TooLarge { chars });
-    }
     Ok(BoundaryDocument { policy_name: name, policy_arn: arn, document })
+}
+
+/// The IAM writes [`BoundarySettings::contain_iam_writers`] limits to principals bounded by the
+/// writer's own boundary: creating a user or role, giving one a boundary, and changing its
+/// policies (deleting or detaching one can lift an inline `Deny`, so those count too). IAM puts
+/// the boundary in `iam:PermissionsBoundary` for each of them: the boundary requested for the
+/// `Create*` and `Put*PermissionsBoundary` calls, the target's current one for the others.
+pub const CONTAINED_ACTIONS: [&str; 12] = [
+    "iam:AttachRolePolicy",
+    "iam:AttachUserPolicy",
+    "iam:CreateRole",
+    "iam:CreateUser",
+    "iam:DeleteRolePolicy",
+    "iam:DeleteUserPolicy",
+    "iam:DetachRolePolicy",
+    "iam:DetachUserPolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:PutUserPermissionsBoundary",
+    "iam:PutUserPolicy",
+];
+
+/// The Deny statements that keep iamsweep's boundaries in place account-wide, on every user and
+/// role (the entity's own boundary and policy are covered by the statements before them):
+///
+/// - `DenyBoundaryRemoval`: `Delete*PermissionsBoundary` where the target's current boundary
+///   (`iam:PermissionsBoundary`, which IAM fills with the boundary being removed) is under the
+///   boundary path; with containment, any boundary, as in the IAM User Guide's delegation
+///   example.
+/// - `DenyBoundaryReplacement`: `Put*PermissionsBoundary` on a principal carrying the
+///   previous-boundary tag. For `Put*` IAM fills `iam:PermissionsBoundary` with the *new*
+///   boundary, never the replaced one, so a condition on it cannot recognise a principal bounded
+///   by iamsweep; the tag iamsweep writes with every boundary it attaches can, and no bounded
+///   entity can add or remove that tag (below). Principals under `do_not_tag` carry no tag and
+///   are not covered (README, "What a boundary closes and what it cannot").
+/// - `DenyIamsweepTagChange`: tagging, untagging, or creating a principal with, a key under
+///   `iamsweep:` or one of the configured protected keys (`aws:TagKeys`, which holds the keys of
+///   the request).
+/// - `DenyIamsweepTagCaseChange`: the same for the protected keys in any letter case: IAM tag keys
+///   are case-insensitive on users and roles, so `IAMSWEEP:PREVIOUS-BOUNDARY` overwrites the
+///   record, while `StringLike` compares case-sensitively.
+/// - with `contain` (the entity's own boundary ARN), `ContainIamWriters`: the
+///   [`CONTAINED_ACTIONS`] only where `iam:PermissionsBoundary` is exactly that boundary. A
+///   missing key satisfies `StringNotEquals`, so a `CreateRole` without a boundary is denied.
+///   Exactly its own, not any of iamsweep's: another entity's boundary may allow more.
+fn protective_statements(
+    partition: &str,
+    account_id: &str,
+    settings: &BoundarySettings,
+    contain: Option<&str>,
+) -> Vec<Value> {
+    let principals = vec![
+        format!("arn:{partition}:iam::{account_id}:role/*"),
+        format!("arn:{partition}:iam::{account_id}:user/*"),
+    ];
+    let ours = policy_arn(partition, account_id, &settings.path, "*");
+    let mut statements = Vec::new();
+    let mut removal = statement(
+        "DenyBoundaryRemoval",
+        "Deny",
+        actions(&["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"]),
+        principals.clone(),
+    );
+    if contain.is_none() {
+        removal["Condition"] = json!({ "StringLike": { "iam:PermissionsBoundary": ours } });
+    }
+    statements.push(removal);
+    let mut replacement = statement(
+        "DenyBoundaryReplacement",
+        "Deny",
+        actions(&["iam:PutRolePermissionsBoundary", "iam:PutUserPermissionsBoundary"]),
+        principals.clone(),
+    );
+    let marker = format!("aws:ResourceTag/{}", settings.previous_boundary_tag);
+    replacement["Condition"] = json!({ "Null": { marker: "false" } });
+    statements.push(replacement);
+
+    let tag_actions = actions(&[
+        "iam:CreateRole",
+        "iam:CreateUser",
+        "iam:TagRole",
+        "iam:TagUser",
+        "iam:UntagRole",
+        "iam:UntagUser",
+    ]);
+    let keys = [&settings.previous_boundary_tag, &settings.exclude_tag];
+    let mut patterns = vec![PROTECTED_TAG_PREFIX.to_string()];
+    patterns.extend(
+        keys.iter()
+            .filter(|key| !crate::policy_eval::glob_matches(PROTECTED_TAG_PREFIX, key))
+            .map(|key| key.to_string()),
+    );
+    let mut change =
+        statement("DenyIamsweepTagChange", "Deny", tag_actions.clone(), principals.clone());
+    change["Condition"] = json!({ "ForAnyValue:StringLike": { "aws:TagKeys": sorted(patterns) } });
+    statements.push(change);
+    let mut case = statement("DenyIamsweepTagCaseChange", "Deny", tag_actions, principals.clone());
+    let mut exact: Vec<String> = Vec::new();
+    for key in keys {
+        if !exact.iter().any(|known| known.eq_ignore_ascii_case(key)) {
+            exact.push(key.to_string());
+        }
+    }
+    case["Condition"] =
+        json!({ "ForAnyValue:StringEqualsIgnoreCase": { "aws:TagKeys": sorted(exact) } });
+    statements.push(case);
+
+    if let Some(own) = contain {
+        let mut contain =
+            statement("ContainIamWriters", "Deny", actions(&CONTAINED_ACTIONS), principals);
+        contain["Condition"] = json!({ "StringNotEquals": { "iam:PermissionsBoundary": own } });
+        statements.push(contain);
+    }
+    statements
+}
+
+/// Every tag key under this prefix is iamsweep's: no bounded entity may add, change or remove
+/// one.
+pub const PROTECTED_TAG_PREFIX: &str = "iamsweep:*";
+
+fn actions(list: &[&str]) -> BTreeSet<String> {
+    list.iter().map(|action| action.to_string()).collect()
+}
+
+fn sorted(mut list: Vec<String>) -> Vec<String> {
+    list.sort();
+    list.dedup();
+    list
+}
+
+fn action_matches(pattern: &str, action: &str) -> bool {
+    crate::policy_eval::action_matches(pattern, action)
 }
 
 fn statement(sid: &str, effect: &str, actions: BTreeSet<String>, resources: Vec<String>) -> Value {

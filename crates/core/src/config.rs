@@ -87,6 +87,10 @@ pub struct BoundaryConfig {
     pub always_include_base_actions: Option<bool>,
     /// Replace a boundary iamsweep did not create (default false: such entities are skipped).
     pub replace_foreign_boundaries: Option<bool>,
+    /// For entities whose boundary keeps IAM writes: allow creating users and roles, giving
+    /// boundaries and writing user and role policies only for principals bounded by the
+    /// entity's own boundary (default false; see [`crate::boundary::CONTAINED_ACTIONS`]).
+    pub contain_iam_writers: Option<bool>,
 }
 
 /// `[guardrails]`.

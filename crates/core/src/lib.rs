@@ -9,10 +9,14 @@
 //! Enforcement, in the order the binaries use it:
 //! [`settings::EnforceSettings::resolve`] (config + window + list files read by [`lists`]) ->
 //! [`plan::build_plan`] (snapshot + report + [`plan::LiveState`]; skips decided in
-//! [`guardrails`], documents by [`boundary`], values by [`tags`]) -> `apply` checks
-//! [`plan::check_fresh`], [`plan::check_max_changes`], [`plan::check_preconditions`] and writes a
+//! [`guardrails`], documents by [`boundary`], values by [`tags`], the version to delete by
+//! [`policy_versions`]) -> `apply` refuses an edited, future-dated, stale or invalid plan with
+//! [`verify::verify_plan`] (documents checked by [`policy_document`]), checks
+//! [`plan::check_max_changes`], [`plan::check_preconditions`] and writes a
 //! [`journal::JournalEntry`] before each change -> `rollback` uses
-//! [`journal::rollback_from_journal`] or [`journal::rollback_from_tag`].
+//! [`journal::rollback_from_journal`] or [`journal::rollback_from_tag`]. What a boundary
+//! allows and denies is proven with [`policy_eval`]; what it leaves open is named by
+//! [`escalation`].
 //!
 //! ```
 //! use iamsweep_core::analysis::classify;
@@ -30,15 +34,21 @@ pub mod boundary;
 pub mod compliance;
 pub mod config;
 pub mod error;
+pub mod escalation;
 pub mod guardrails;
 pub mod journal;
 pub mod lists;
 pub mod model;
 pub mod plan;
+pub mod policy_document;
+pub mod policy_eval;
+pub mod policy_versions;
 pub mod report;
 pub mod rollup;
+pub mod session;
 pub mod settings;
 pub mod snapshot;
 pub mod tags;
+pub mod verify;
 
 pub use error::InputError;

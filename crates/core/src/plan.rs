@@ -5,24 +5,33 @@
 //! [`LiveState`] gives iamsweep's boundary policies as the `aws` crate read them, and the time
 //! comes in as an argument. A plan with no changes is the normal result of a second run: the
 //! documents are canonical and the audit-date tag only moves when another summary value does.
-//! The `iamsweep.plan/v1` JSON is a contract (`plan --output`, `apply --plan`).
+//! The `iamsweep.plan/v2` JSON is a contract (`plan --output`, `apply --plan`). Besides the
+//! decisions it records the facts they were made from ([`PlanFacts`]), so that `apply` can
+//! recompute every change with these same functions and refuse an edited plan
+//! (see [`crate::verify`]).
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::boundary::{AuditContext, canonicalize, is_own_boundary, synthesize};
+use crate::boundary::{AuditContext, canonicalize, is_own_boundary, partition_of, synthesize};
 use crate::error::InputError;
+use crate::escalation::{EscalationRisk, risks_of_document};
 use crate::guardrails::{self, Caller, Skip, SkipScope};
 use crate::model::{EntityKind, EntityRecord, Granularity};
+use crate::policy_document::validate_managed_policy;
+use crate::policy_versions;
 use crate::report::{AuditReport, EntityReport};
 use crate::settings::EnforceSettings;
 use crate::snapshot::Snapshot;
 use crate::tags::{find_tag, group_member_tags, previous_boundary_value, summary_tags};
 
 /// The `schema` value of every plan this version writes and reads.
-pub const PLAN_SCHEMA: &str = "iamsweep.plan/v1";
+pub const PLAN_SCHEMA: &str = "iamsweep.plan/v2";
+/// Earlier plan schemas: refused with a hint to plan again (v1 did not record the facts a
+/// change is verified against).
+const OLDER_PLAN_SCHEMAS: &[&str] = &["iamsweep.plan/v1"];
 
 /// What the `aws` crate read about iamsweep's boundary policies (those under the boundary path).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +85,35 @@ pub struct Plan {
     pub entities: Vec<EntityPlan>,
     /// Counts over `entities`.
     pub summary: PlanSummary,
+    /// What the changes were decided from, for `apply` to decide them again.
+    pub facts: PlanFacts,
+}
+
+/// The facts a plan's changes were decided from: with them, [`recompute_entity`] gives back
+/// each change exactly, or the plan was edited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanFacts {
+    /// The resolved enforcement settings the plan was made with.
+    pub settings: EnforceSettings,
+    /// Service or action level (action level adds the deny of unused tracked actions).
+    pub granularity: Granularity,
+    /// One entry per entity whose outcome is `change`, in plan order.
+    pub entities: Vec<EntityFacts>,
+}
+
+/// What the plan knew of one changed entity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityFacts {
+    /// The snapshot's record (its services left out: `report` holds them, classified).
+    pub record: EntityRecord,
+    /// The usage: the entity's classified services.
+    pub report: EntityReport,
+    /// The reports of its groups, for the group summary tags of a user (only when
+    /// `tags.tag_group_members`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<EntityReport>,
+    /// iamsweep's boundary policy of this entity as IAM held it (`null`: none).
+    pub live_policy: Option<LivePolicy>,
 }
 
 /// Counts over a plan.
@@ -123,6 +161,10 @@ pub struct EntityPlan {
     /// The boundary to write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boundary: Option<BoundaryChange>,
+    /// The escalation paths its iamsweep boundary (the one planned, or the one in place when
+    /// unchanged) leaves open, for a person to decide (see [`crate::escalation`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalation_risks: Vec<EscalationRisk>,
 }
 
 /// Tags to set on one entity.
@@ -181,6 +223,34 @@ pub enum PlanRefusal {
         /// The limit.
         max: usize,
     },
+    /// A time of the plan is later than now (beyond the clock skew allowed), or the plan says
+    /// it was made before its snapshot was collected: its age cannot be trusted.
+    #[error(
+        "{at} is {ahead} in the future of this machine's clock (at most \
+         {allowed_minutes} minutes of clock skew are allowed); hint: check the clock, or run \
+         `iamsweep plan` again"
+    )]
+    InTheFuture {
+        /// `created_at` or `snapshot_collected_at`.
+        field: &'static str,
+        /// The time, as written.
+        at: String,
+        /// How far ahead, in words.
+        ahead: String,
+        /// The allowance.
+        allowed_minutes: i64,
+    },
+    /// The plan says it was made before the snapshot it was made from was collected.
+    #[error(
+        "{collected} is after the plan's `created_at` {created}; \
+         a plan is made from a snapshot collected before it"
+    )]
+    BeforeItsSnapshot {
+        /// `created_at`.
+        created: String,
+        /// `snapshot_collected_at`.
+        collected: String,
+    },
     /// The plan's snapshot is too old to trust.
     #[error(
         "the plan's snapshot was collected {age_hours} hours ago, over the limit of {max_hours} \
@@ -201,6 +271,15 @@ impl Plan {
             serde_json::from_str(text).map_err(|error| InputError::at_json("plan", &error))?;
         match value.get("schema").and_then(|schema| schema.as_str()) {
             Some(PLAN_SCHEMA) => {}
+            Some(old) if OLDER_PLAN_SCHEMAS.contains(&old) => {
+                return Err(InputError::field(
+                    "schema",
+                    format!(
+                        "`{old}` is a plan of an earlier iamsweep, which did not record the facts \
+                         `apply` verifies a plan against; hint: run `iamsweep plan` again"
+                    ),
+                ));
+            }
             other => {
                 return Err(InputError::field(
                     "schema",
@@ -237,8 +316,43 @@ pub fn check_max_changes(plan: &Plan, max: usize) -> Result<(), PlanRefusal> {
     if count > max { Err(PlanRefusal::TooManyChanges { count, max }) } else { Ok(()) }
 }
 
-/// Checks that the plan's snapshot is at most `max_age` old at `now`.
+/// How far ahead of this machine's clock a plan's time may be: clocks of two machines (the one
+/// that planned and the one that applies) drift apart by seconds, rarely by minutes. Beyond
+/// that, a time in the future is an edit or a broken clock, and would make the age check pass
+/// whatever the real age.
+pub const CLOCK_SKEW: Duration = Duration::minutes(5);
+
+/// Checks the plan's times at `now`: none in the future (beyond [`CLOCK_SKEW`]), the snapshot
+/// collected before the plan was made, and the snapshot at most `max_age` old. Every path that
+/// applies (`apply --plan`, `apply --snapshot`, a live run, the Lambda) calls it.
 pub fn check_fresh(plan: &Plan, now: OffsetDateTime, max_age: Duration) -> Result<(), PlanRefusal> {
+    let show = |at: OffsetDateTime| {
+        at.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| at.to_string())
+    };
+    for (field, at) in
+        [("created_at", plan.created_at), ("snapshot_collected_at", plan.snapshot_collected_at)]
+    {
+        let ahead = at - now;
+        if ahead > CLOCK_SKEW {
+            let ahead = if ahead.whole_days() >= 1 {
+                format!("{} days", ahead.whole_days())
+            } else {
+                format!("{} minutes", ahead.whole_minutes())
+            };
+            return Err(PlanRefusal::InTheFuture {
+                field,
+                at: show(at),
+                ahead,
+                allowed_minutes: CLOCK_SKEW.whole_minutes(),
+            });
+        }
+    }
+    if plan.snapshot_collected_at > plan.created_at + CLOCK_SKEW {
+        return Err(PlanRefusal::BeforeItsSnapshot {
+            created: show(plan.created_at),
+            collected: show(plan.snapshot_collected_at),
+        });
+    }
     let age = now - plan.snapshot_collected_at;
     if age > max_age {
         Err(PlanRefusal::TooOld { age_hours: age.whole_hours(), max_hours: max_age.whole_hours() })
@@ -324,18 +438,21 @@ pub fn build_plan(
                 skips: vec![guardrails::missing_from_snapshot()],
                 tags: None,
                 boundary: None,
+                escalation_risks: Vec::new(),
             },
         })
         .collect();
-    let mut summary = PlanSummary::default();
-    for entity in &entities {
-        match entity.outcome {
-            Outcome::Change => summary.change += 1,
-            Outcome::Unchanged => summary.unchanged += 1,
-            Outcome::Skipped => summary.skipped += 1,
-        }
-        summary.restricted += usize::from(entity.boundary.is_some());
-    }
+    let reports: HashMap<&str, &EntityReport> =
+        report.entities.iter().map(|entity| (entity.arn.as_str(), entity)).collect();
+    let facts = entities
+        .iter()
+        .filter(|entity| entity.outcome == Outcome::Change)
+        .filter_map(|entity| {
+            let record = records.get(entity.arn.as_str())?;
+            let report = reports.get(entity.arn.as_str())?;
+            Some(entity_facts(record, report, &context))
+        })
+        .collect();
     Plan {
         schema: PLAN_SCHEMA.to_string(),
         created_at: now,
@@ -343,9 +460,100 @@ pub fn build_plan(
         account_id: snapshot.account_id.clone(),
         caller_arn: snapshot.caller_arn.clone(),
         window_days: settings.window_days,
+        summary: summarize(&entities),
         entities,
-        summary,
+        facts: PlanFacts {
+            settings: settings.clone(),
+            granularity: snapshot.granularity,
+            entities: facts,
+        },
     }
+}
+
+/// Counts over a plan's entities.
+pub fn summarize(entities: &[EntityPlan]) -> PlanSummary {
+    let mut summary = PlanSummary::default();
+    for entity in entities {
+        match entity.outcome {
+            Outcome::Change => summary.change += 1,
+            Outcome::Unchanged => summary.unchanged += 1,
+            Outcome::Skipped => summary.skipped += 1,
+        }
+        summary.restricted += usize::from(entity.boundary.is_some());
+    }
+    summary
+}
+
+/// What [`plan_entity`] read about one entity, kept in the plan.
+fn entity_facts(
+    record: &EntityRecord,
+    report: &EntityReport,
+    context: &Context<'_>,
+) -> EntityFacts {
+    let settings = context.settings;
+    let mut record = record.clone();
+    // The report holds the services, classified: the record's copy would double the plan.
+    record.services = Vec::new();
+    let groups = if settings.tags.tag_group_members && record.kind == EntityKind::User {
+        record
+            .groups
+            .iter()
+            .filter_map(|name| context.groups.get(name.as_str()).map(|group| (*group).clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let arn = own_policy_arn(report, &context.snapshot.account_id, &settings.boundary.path);
+    let live_policy = context.live.policies.get(&arn).cloned();
+    EntityFacts { record, report: report.clone(), groups, live_policy }
+}
+
+/// The ARN of the entity's boundary policy, as [`synthesize`] names it.
+fn own_policy_arn(report: &EntityReport, account_id: &str, path: &str) -> String {
+    crate::boundary::policy_arn(
+        crate::boundary::partition_of(&report.arn),
+        account_id,
+        path,
+        &crate::boundary::policy_name(report.kind, &report.name),
+    )
+}
+
+/// Decides one entity again from the facts a plan recorded, with the same functions
+/// [`build_plan`] uses: for an unedited plan, the result equals the plan's entry exactly.
+pub fn recompute_entity(plan: &Plan, facts: &EntityFacts) -> EntityPlan {
+    let settings = &plan.facts.settings;
+    let snapshot = Snapshot {
+        schema: crate::snapshot::SNAPSHOT_SCHEMA.to_string(),
+        collected_at: plan.snapshot_collected_at,
+        account_id: plan.account_id.clone(),
+        caller_arn: plan.caller_arn.clone(),
+        granularity: plan.facts.granularity,
+        attributed: false,
+        stats: Default::default(),
+        entities: Vec::new(),
+    };
+    let groups: HashMap<&str, &EntityReport> =
+        facts.groups.iter().map(|group| (group.name.as_str(), group)).collect();
+    let mut live = LiveState::default();
+    if let Some(policy) = &facts.live_policy {
+        let arn = own_policy_arn(&facts.report, &plan.account_id, &settings.boundary.path);
+        live.policies.insert(arn, policy.clone());
+    }
+    let caller = plan.caller_arn.as_deref().and_then(Caller::parse);
+    let context = Context {
+        snapshot: &snapshot,
+        live: &live,
+        settings,
+        groups: &groups,
+        caller: caller.as_ref(),
+        audit: AuditContext {
+            account_id: &snapshot.account_id,
+            action_level: snapshot.granularity == Granularity::Action,
+            window_days: settings.window_days,
+            collected_at: snapshot.collected_at,
+        },
+    };
+    plan_entity(&facts.record, &facts.report, &context)
 }
 
 struct Context<'a> {
@@ -374,6 +582,7 @@ fn plan_entity(record: &EntityRecord, report: &EntityReport, context: &Context<'
         skips: Vec::new(),
         tags: None,
         boundary: None,
+        escalation_risks: Vec::new(),
     };
     if skips.iter().any(|skip| skip.scope == SkipScope::Entity) {
         plan.outcome = Outcome::Skipped;
@@ -406,6 +615,8 @@ fn plan_entity(record: &EntityRecord, report: &EntityReport, context: &Context<'
 
     let mut boundary = None;
     let mut previous_tag = None;
+    // Unchanged: its iamsweep boundary is in place, and its risks are still worth naming.
+    let mut in_place = false;
     if settings.boundary.enabled && !skipped(&skips, SkipScope::Boundary) {
         match plan_boundary(record, report, context) {
             Ok(Some((change, previous))) => match previous {
@@ -422,7 +633,7 @@ fn plan_entity(record: &EntityRecord, report: &EntityReport, context: &Context<'
                 }
                 _ => boundary = Some(change),
             },
-            Ok(None) => {}
+            Ok(None) => in_place = true,
             Err(skip) => skips.push(skip),
         }
     }
@@ -466,6 +677,7 @@ fn plan_entity(record: &EntityRecord, report: &EntityReport, context: &Context<'
             .collect();
         plan.tags = Some(TagChange { set: tag_set, previous });
     }
+    plan.escalation_risks = boundary_risks(report, boundary.as_ref(), in_place, context);
     plan.boundary = boundary;
     plan.outcome = if plan.tags.is_some() || plan.boundary.is_some() {
         Outcome::Change
@@ -489,20 +701,20 @@ fn plan_boundary(
     let settings = &context.settings.boundary;
     let document = synthesize(report, settings, &context.audit)
         .map_err(|refusal| guardrails::boundary_refused(&refusal))?;
+    // Never plan a document IAM would refuse: the whole plan is checked again before `apply`
+    // writes, but a refusal here names the entity instead of refusing the plan.
+    validate_managed_policy(&document.document).map_err(|reason| Skip {
+        scope: SkipScope::Boundary,
+        reason: format!("boundary: its document {reason}"),
+    })?;
     let live = context.live.policies.get(&document.policy_arn);
     let create_policy = live.is_none();
     let create_version = live.is_some_and(|policy| {
         canonicalize(&policy.default_document).map_or(true, |current| current != document.document)
     });
-    let delete_version =
-        live.filter(|policy| create_version && policy.versions.len() >= 5).and_then(|policy| {
-            policy
-                .versions
-                .iter()
-                .filter(|version| !version.is_default)
-                .min_by(|a, b| (a.created, &a.version_id).cmp(&(b.created, &b.version_id)))
-                .map(|version| version.version_id.clone())
-        });
+    let delete_version = live
+        .filter(|_| create_version)
+        .and_then(|policy| policy_versions::version_to_delete(&policy.versions));
     let current = record.permissions_boundary.as_deref();
     let attach = current != Some(document.policy_arn.as_str());
     if !(create_policy || create_version || attach) {
@@ -529,6 +741,27 @@ fn plan_boundary(
         },
     };
     Ok(Some((change, previous)))
+}
+
+/// The escalation paths of the entity's iamsweep boundary: the one planned, or the one in place
+/// when it is already what it should be; none when it gets no iamsweep boundary.
+fn boundary_risks(
+    report: &EntityReport,
+    planned: Option<&BoundaryChange>,
+    in_place: bool,
+    context: &Context<'_>,
+) -> Vec<EscalationRisk> {
+    let settings = &context.settings.boundary;
+    let document = match (planned, in_place) {
+        (Some(change), _) => change.document.clone(),
+        (None, true) => match synthesize(report, settings, &context.audit) {
+            Ok(boundary) => boundary.document,
+            Err(_) => return Vec::new(),
+        },
+        (None, false) => return Vec::new(),
+    };
+    let partition = partition_of(&report.arn);
+    risks_of_document(&document, partition, &context.snapshot.account_id, &settings.path)
 }
 
 /// The wanted tags whose value differs from the entity's (keys compared case-insensitively).

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::escalation::EscalationRisk;
 use crate::model::{
     ActionRecord, EntityKind, Granularity, MemberAccess, PolicyRef, ServiceRecord, Status,
 };
@@ -113,6 +114,10 @@ pub struct EntityReport {
     pub reasons: Vec<String>,
     /// Every granted service, by namespace.
     pub services: Vec<ServiceReport>,
+    /// For a user or role that used IAM: the escalation paths a boundary of its used services
+    /// would leave open, for a person to decide (see [`crate::escalation`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalation_risks: Vec<EscalationRisk>,
 }
 
 /// One granted service of one entity, classified.

@@ -58,6 +58,24 @@ pub struct BoundarySettings {
     pub always_include_base_actions: bool,
     /// Replace boundaries iamsweep did not create.
     pub replace_foreign_boundaries: bool,
+    /// Contain entities that keep IAM writes (see [`crate::boundary::CONTAINED_ACTIONS`]).
+    #[serde(default)]
+    pub contain_iam_writers: bool,
+    /// `tags.keys.previous_boundary`, copied by the resolver: every boundary protects it and
+    /// recognises iamsweep-bounded principals by it.
+    #[serde(default = "default_previous_boundary_tag")]
+    pub previous_boundary_tag: String,
+    /// `guardrails.exclude_tag`, copied by the resolver: every boundary protects it.
+    #[serde(default = "default_exclude_tag")]
+    pub exclude_tag: String,
+}
+
+fn default_previous_boundary_tag() -> String {
+    TagKeys::default().previous_boundary
+}
+
+fn default_exclude_tag() -> String {
+    DEFAULT_EXCLUDE_TAG.to_string()
 }
 
 /// Resolved `[guardrails]`.
@@ -136,6 +154,7 @@ impl EnforceSettings {
         validate_tag_key(&exclude_tag)
             .map_err(|message| InputError::field("guardrails.exclude_tag", message))?;
         let max_changes = guardrails.max_changes.unwrap_or(DEFAULT_MAX_CHANGES);
+        let previous_boundary_tag = keys.previous_boundary.clone();
 
         Ok(EnforceSettings {
             window_days,
@@ -150,6 +169,9 @@ impl EnforceSettings {
                 base_actions,
                 always_include_base_actions: boundary.always_include_base_actions.unwrap_or(false),
                 replace_foreign_boundaries: boundary.replace_foreign_boundaries.unwrap_or(false),
+                contain_iam_writers: boundary.contain_iam_writers.unwrap_or(false),
+                previous_boundary_tag,
+                exclude_tag: exclude_tag.clone(),
             },
             guardrails: GuardrailSettings {
                 // Younger entities have less history than the window: their boundary would

@@ -25,3 +25,6 @@ pub const RATE: &str = "IAMSWEEP_RATE";
 pub const LOG: &str = "IAMSWEEP_LOG";
 /// `IAMSWEEP_POLL_FIRST_MS`: wait before a job's first poll, ms (tests against iamsim set it low).
 pub const POLL_FIRST_MS: &str = "IAMSWEEP_POLL_FIRST_MS";
+/// `IAMSWEEP_TIMEOUT_MS`: the connect and read timeout of every AWS call, in milliseconds
+/// (default: connect 10 s, read 30 s), as for the CLI.
+pub const TIMEOUT_MS: &str = "IAMSWEEP_TIMEOUT_MS";

@@ -25,6 +25,7 @@ use iamsweep_core::analysis::analyze;
 use iamsweep_core::model::{EntityRecord, Status};
 use iamsweep_core::plan::{build_plan, check_max_changes};
 use iamsweep_core::settings::EnforceSettings;
+use iamsweep_core::verify::{Checks, verify_plan};
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -266,6 +267,14 @@ async fn audit(
         }
         let live = live_state(&collection.local_policies, &enforce.boundary.path);
         let plan = build_plan(&collection.snapshot, &report, &live, &enforce, now);
+        // The same verification as `apply` (times, documents, tags, the caller), in core.
+        let checks = Checks {
+            now: OffsetDateTime::now_utc(),
+            max_age: time::Duration::hours(i64::from(enforce.guardrails.max_plan_age_hours)),
+            account_id: &collection.caller.account_id,
+            caller_arn: &collection.caller.arn,
+        };
+        verify_plan(&plan, &checks).context("the plan is refused")?;
         if enforce.boundary.enabled {
             check_max_changes(&plan, enforce.guardrails.max_changes)?;
         }

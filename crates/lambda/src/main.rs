@@ -3,10 +3,10 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use iamsweep_aws::clients::Connection;
+use iamsweep_aws::clients::{Connection, Timeouts};
 use iamsweep_lambda::handler::{Runtime, handle};
-use iamsweep_lambda::logs;
 use iamsweep_lambda::settings::EnvSettings;
+use iamsweep_lambda::{env_vars, logs};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use tokio::time::Instant;
@@ -15,7 +15,9 @@ use tokio::time::Instant;
 async fn main() -> Result<(), Error> {
     logs::init();
     let env = EnvSettings::from_lookup(|name| std::env::var(name).ok())?;
-    let runtime = Runtime::load(&Connection::default(), env).await?;
+    let timeout_ms = std::env::var(env_vars::TIMEOUT_MS).ok();
+    let timeouts = Timeouts::from_env_value(env_vars::TIMEOUT_MS, timeout_ms.as_deref())?;
+    let runtime = Runtime::load(&Connection { timeouts, ..Connection::default() }, env).await?;
     let runtime = &runtime;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let deadline = instant_of(event.context.deadline);

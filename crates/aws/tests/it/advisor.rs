@@ -14,16 +14,18 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::body::SdkBody;
-use iamsweep_aws::advisor::{AdvisorContext, PollTiming, collect_entity};
+use iamsweep_aws::advisor::{AdvisorContext, PollTiming, SESSION_RESTARTS, collect_entity};
+use iamsweep_aws::collector::{RESUME_REASON, collect_before};
 use iamsweep_aws::pace::Pace;
 use iamsweep_aws::retry::RetryPolicy;
+use iamsweep_aws::session::Sessions;
 use iamsweep_core::model::{EntityKind, EntityRecord, Granularity, Status};
 
 const ARN: &str = "arn:aws:iam::111122223333:role/app";
 
 fn context(iam: Client, attribute: bool) -> AdvisorContext {
     AdvisorContext {
-        iam,
+        sessions: Sessions::fixed(iam),
         pace: Pace::new(0.0),
         retry: RetryPolicy::default(),
         poll: PollTiming::default(),
@@ -213,4 +215,87 @@ async fn attribution_asks_for_at_most_200_namespaces_a_call() {
             .iter()
             .all(|service| service.granted_by.as_ref().is_some_and(|p| p.len() == 1))
     );
+}
+
+fn expired_token() -> HttpResponse {
+    HttpResponse::new(
+        StatusCode::try_from(403).unwrap(),
+        SdkBody::from(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>The \
+             security token included in the request is expired</Message></Error>\
+             <RequestId>1</RequestId></ErrorResponse>",
+        ),
+    )
+}
+
+// Regression: an expired session was a permanent error, and an account audit longer than the
+// session lost every remaining entity to `error`.
+#[tokio::test(start_paused = true)]
+async fn an_expired_session_starts_the_job_over_with_a_fresh_session() {
+    let generate = mock!(Client::generate_service_last_accessed_details)
+        .sequence()
+        .output(|| GenerateServiceLastAccessedDetailsOutput::builder().job_id("job-1").build())
+        .output(|| GenerateServiceLastAccessedDetailsOutput::builder().job_id("job-2").build())
+        .build();
+    // job-1's session expired before it was read; job-2 is read by the session that started it.
+    let expired = mock!(Client::get_service_last_accessed_details)
+        .match_requests(|request| request.job_id() == Some("job-1"))
+        .then_http_response(expired_token);
+    let done = mock!(Client::get_service_last_accessed_details)
+        .match_requests(|request| request.job_id() == Some("job-2"))
+        .then_output(|| details(JobStatusType::Completed, vec![service("s3", true)], None));
+    let context = context(client(&[&generate, &expired, &done]), false);
+    let mut entity = EntityRecord::new(EntityKind::Role, ARN, "app");
+    collect_entity(&context, &mut entity).await;
+    assert_eq!(entity.status, Status::Ok, "{:?}", entity.error);
+    assert_eq!(entity.services.len(), 1);
+    assert_eq!((generate.num_calls(), expired.num_calls(), done.num_calls()), (2, 1, 1));
+    assert_eq!(context.sessions.opened().await, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn sessions_that_always_expire_end_the_entity_instead_of_looping() {
+    let generate = generate();
+    let expired =
+        mock!(Client::get_service_last_accessed_details).then_http_response(expired_token);
+    let context = context(client(&[&generate, &expired]), false);
+    let mut entity = EntityRecord::new(EntityKind::Role, ARN, "app");
+    collect_entity(&context, &mut entity).await;
+    assert_eq!(entity.status, Status::Error);
+    let error = entity.error.unwrap();
+    assert!(error.contains("ExpiredToken") && error.contains("started over 3 times"), "{error}");
+    assert_eq!(generate.num_calls(), SESSION_RESTARTS as usize + 1);
+}
+
+// Regression: a job was polled for up to 15 minutes, past any Lambda deadline.
+#[tokio::test(start_paused = true)]
+async fn a_job_that_never_finishes_stops_at_the_deadline_and_is_left_for_the_next_run() {
+    let generate = generate();
+    let running = mock!(Client::get_service_last_accessed_details)
+        .then_output(|| details(JobStatusType::InProgress, vec![], None));
+    let context = context(client(&[&generate, &running]), false);
+    let mut entity = EntityRecord::new(EntityKind::Role, ARN, "app");
+    let start = tokio::time::Instant::now();
+    let deadline = start + std::time::Duration::from_secs(60);
+    collect_before(&context, &mut entity, Some(deadline)).await;
+    // Virtual time: the collection ended at the deadline, not at the 15-minute poll timeout.
+    assert_eq!(tokio::time::Instant::now(), deadline);
+    assert_eq!(entity.status, Status::Skipped);
+    assert_eq!(entity.skip_reason.as_deref(), Some(RESUME_REASON));
+    assert_eq!(entity.error, None);
+    assert!(entity.services.is_empty());
+    assert!(running.num_calls() >= 2, "polled while time remained");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_deadline_that_is_not_reached_changes_nothing() {
+    let generate = generate();
+    let done = mock!(Client::get_service_last_accessed_details)
+        .then_output(|| details(JobStatusType::Completed, vec![service("s3", true)], None));
+    let context = context(client(&[&generate, &done]), false);
+    let mut entity = EntityRecord::new(EntityKind::Role, ARN, "app");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    collect_before(&context, &mut entity, Some(deadline)).await;
+    assert_eq!(entity.status, Status::Ok, "{:?}", entity.error);
+    assert_eq!(entity.services.len(), 1);
 }

@@ -1,8 +1,12 @@
 //! `iamsweep apply`: carry out a plan (from `--plan`, or made now from the audit inputs).
 //!
 //! Without `--apply` nothing is written: the run prints what it would write. Before any write
-//! the whole plan is checked: the per-run cap (`--max-changes`), the plan's age and, for a plan
-//! file, that IAM still holds what the plan saw for every entity it restricts. Then each entity
+//! the whole plan is checked, whatever made it (a plan file, a saved snapshot, a live
+//! collection): every change is decided again from the facts the plan records and must be
+//! identical, every document and tag must be one IAM accepts, the plan's times must not be in
+//! the future and its snapshot not older than `max_plan_age_hours`, and it must change nobody
+//! running iamsweep (`iamsweep_core::verify`); then the per-run cap (`--max-changes`) and, for a
+//! plan file, that IAM still holds what the plan saw for every entity it restricts. Then each entity
 //! is applied on its own (see `iamsweep_aws::applier`), one failure never stopping the others.
 //!
 //! Exit codes: 0 when every planned change was made (or, in a dry run, could be); 2 when the
@@ -14,10 +18,9 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use iamsweep_aws::applier::{Applied, Applier, Status, describe};
 use iamsweep_aws::journal::new_run_id;
-use iamsweep_core::guardrails::Caller;
-use iamsweep_core::model::EntityRecord;
-use iamsweep_core::plan::{Outcome, Plan, check_fresh, check_max_changes};
+use iamsweep_core::plan::{Outcome, Plan, check_max_changes};
 use iamsweep_core::settings::{DEFAULT_MAX_CHANGES, DEFAULT_MAX_PLAN_AGE_HOURS};
+use iamsweep_core::verify::{Checks, verify_plan};
 use time::{Duration, OffsetDateTime};
 
 use crate::enforce::{ApplyArgs, Aws, make_plan, resolve_settings};
@@ -32,12 +35,8 @@ pub async fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the plan `{}`", path.display()))?;
-            let plan = Plan::from_json(&text)
-                .map_err(|error| anyhow::anyhow!("plan `{}`, {error}", path.display()))?;
-            let hours = guardrails.max_plan_age_hours.unwrap_or(DEFAULT_MAX_PLAN_AGE_HOURS);
-            check_fresh(&plan, OffsetDateTime::now_utc(), Duration::hours(i64::from(hours)))
-                .with_context(|| format!("refusing the plan `{}`", path.display()))?;
-            plan
+            Plan::from_json(&text)
+                .map_err(|error| anyhow::anyhow!("plan `{}`, {error}", path.display()))?
         }
         None => {
             let enforce = resolve_settings(
@@ -51,10 +50,26 @@ pub async fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
             make_plan(&settings, &enforce, &aws).await?
         }
     };
+    let source = match &args.plan {
+        Some(path) => format!("the plan `{}`", path.display()),
+        None => match &settings.snapshot {
+            Some(path) => format!("the plan made from the snapshot `{}`", path.display()),
+            None => "the plan".to_string(),
+        },
+    };
+    // Every path that applies is verified alike: a plan file, a saved snapshot (its collection
+    // time is the plan's age) and a live collection.
+    let caller = aws.caller().await?;
+    let hours = guardrails.max_plan_age_hours.unwrap_or(DEFAULT_MAX_PLAN_AGE_HOURS);
+    let checks = Checks {
+        now: OffsetDateTime::now_utc(),
+        max_age: Duration::hours(i64::from(hours)),
+        account_id: &caller.account_id,
+        caller_arn: &caller.arn,
+    };
+    verify_plan(&plan, &checks).context(source)?;
     let max = args.max_changes.or(guardrails.max_changes).unwrap_or(DEFAULT_MAX_CHANGES);
     check_max_changes(&plan, max).context("stopped before writing anything")?;
-    let caller = aws.caller().await?;
-    check_caller(&plan, &caller.account_id, &caller.arn)?;
     let journal = aws.journal(&args.journal)?;
     let applier = Applier {
         iam: &aws.clients.iam,
@@ -92,28 +107,6 @@ pub async fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(if failed > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
-}
-
-/// Refuses a plan that would change the principal running `apply` (a plan file may have been
-/// made by someone else, protecting another principal).
-fn check_caller(plan: &Plan, account_id: &str, caller_arn: &str) -> anyhow::Result<()> {
-    if plan.account_id != account_id {
-        bail!(
-            "the plan is for account {}, but the credentials are of account {account_id}",
-            plan.account_id
-        );
-    }
-    let Some(caller) = Caller::parse(caller_arn) else { return Ok(()) };
-    if let Some(entity) = plan.changes().find(|entity| {
-        caller.is(&EntityRecord::new(entity.kind, &entity.arn, &entity.name), account_id)
-    }) {
-        bail!(
-            "refusing the plan, nothing written: it changes `{}`, the principal running iamsweep \
-             now (`{caller_arn}`); hint: make the plan with these credentials",
-            entity.arn
-        );
-    }
-    Ok(())
 }
 
 fn print_dry_run(plan: &Plan) {

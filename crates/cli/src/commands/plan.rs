@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
+use iamsweep_core::escalation::{EscalationPath, describe};
 use iamsweep_core::plan::{EntityPlan, Outcome, Plan};
 
 use crate::enforce::{Aws, PlanArgs, PlanFormat, make_plan, resolve_settings};
@@ -107,7 +108,47 @@ fn table(plan: &Plan) -> String {
             &reasons(entity),
         ]);
     }
-    format!("{table}\n{}\n", summary_line(plan))
+    let mut out = format!("{table}\n{}\n", summary_line(plan));
+    for line in risk_lines(plan) {
+        let _ = writeln!(out, "{line}");
+    }
+    out
+}
+
+/// One line per entity whose iamsweep boundary leaves an escalation path open, then a hint:
+/// iamsweep names these risks and leaves the decision to a person.
+pub fn risk_lines(plan: &Plan) -> Vec<String> {
+    let risky: Vec<&EntityPlan> =
+        plan.entities.iter().filter(|entity| !entity.escalation_risks.is_empty()).collect();
+    let mut lines: Vec<String> = risky
+        .iter()
+        .map(|entity| {
+            format!(
+                "escalation risk: {} {}: its boundary leaves open {}",
+                entity.kind.as_str(),
+                entity.name,
+                describe(&entity.escalation_risks)
+            )
+        })
+        .collect();
+    let uncontained = risky
+        .iter()
+        .flat_map(|entity| &entity.escalation_risks)
+        .any(|risk| risk.path == EscalationPath::CreatePrincipals);
+    if !risky.is_empty() {
+        lines.push(format!(
+            "hint: these entities used IAM, and a boundary cannot stop all of it (`--format \
+             json` lists the actions); {}see README, \"What a boundary closes and what it \
+             cannot\"",
+            if uncontained {
+                "`boundary.contain_iam_writers = true` closes create-principals and user and \
+                 role policy writes; "
+            } else {
+                ""
+            }
+        ));
+    }
+    lines
 }
 
 fn markdown(plan: &Plan) -> String {
@@ -127,6 +168,13 @@ fn markdown(plan: &Plan) -> String {
             escape(&changes(entity)),
             escape(&reasons(entity))
         );
+    }
+    let lines = risk_lines(plan);
+    if !lines.is_empty() {
+        out.push_str("\n### Escalation risks\n\n");
+        for line in lines {
+            let _ = writeln!(out, "- {}", escape(&line));
+        }
     }
     out
 }

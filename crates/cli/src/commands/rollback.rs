@@ -40,6 +40,7 @@ pub async fn run(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
         profile: args.profile.clone(),
         region: args.region.clone(),
         endpoint_url: args.endpoint_url.clone(),
+        timeouts: crate::env_vars::timeouts()?,
     };
     let rate = config.audit.rate.unwrap_or(DEFAULT_RATE);
     let aws = Aws::connect(&connection, rate).await;

@@ -25,6 +25,13 @@ pub fn render(report: &AuditReport) -> String {
             escape(&super::note(entity)),
         ));
     }
+    let risks = super::risk_lines(report);
+    if !risks.is_empty() {
+        out.push_str("\n### Escalation risks\n\n");
+        for line in risks {
+            out.push_str(&format!("- {}\n", escape(&line)));
+        }
+    }
     out
 }
 

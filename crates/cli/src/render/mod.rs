@@ -62,6 +62,24 @@ fn note(entity: &EntityReport) -> String {
         .unwrap_or_else(|| entity.reasons.join("; "))
 }
 
+/// One line per user or role whose boundary, made from its usage, would leave an escalation
+/// path open (it used IAM): a person decides.
+fn risk_lines(report: &AuditReport) -> Vec<String> {
+    report
+        .entities
+        .iter()
+        .filter(|entity| !entity.escalation_risks.is_empty())
+        .map(|entity| {
+            format!(
+                "escalation risk: {} {} used IAM; a boundary of what it used leaves open {}",
+                entity.kind.as_str(),
+                entity.name,
+                iamsweep_core::escalation::describe(&entity.escalation_risks)
+            )
+        })
+        .collect()
+}
+
 /// One line summing the report up.
 fn summary_line(report: &AuditReport) -> String {
     let summary = &report.summary;

@@ -27,7 +27,12 @@ pub fn render(report: &AuditReport) -> String {
             Cell::new(truncate(&super::note(entity), 120)),
         ]);
     }
-    format!("{table}\n{}\n", super::summary_line(report))
+    let mut out = format!("{table}\n{}\n", super::summary_line(report));
+    for line in super::risk_lines(report) {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
 }
 
 fn truncate(text: &str, max: usize) -> String {

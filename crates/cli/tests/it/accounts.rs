@@ -74,11 +74,12 @@ fn each_account_is_audited_through_its_own_session_and_a_refusal_is_reported() {
     assert_eq!(document["rollup"]["failed"], 1);
     assert_eq!(document["rollup"]["entities"], 4);
 
-    // One session per account, asked once, whatever the number of IAM calls that follow.
+    // One session per account, asked once, whatever the number of IAM calls that follow (the
+    // 400s are session lengths the role does not allow, stepped down: see `sessions`).
     let mut assumed: Vec<String> = sim
         .calls()
         .iter()
-        .filter(|call| call["action"] == "AssumeRole")
+        .filter(|call| call["action"] == "AssumeRole" && call["status"] != 400)
         .map(|call| call["params"]["RoleArn"].as_str().unwrap().to_string())
         .collect();
     assumed.sort();

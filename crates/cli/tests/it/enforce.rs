@@ -48,12 +48,12 @@ const UNTOUCHED: &[(&str, &str)] = &[
 const FENCE: &str = "arn:aws:iam::111122223333:policy/team/Fence";
 
 /// A working directory with the list files and a config naming them.
-struct Workspace {
+pub(crate) struct Workspace {
     dir: tempfile::TempDir,
 }
 
 impl Workspace {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         // CRLF, spaces and a repeat, as hand-edited files have.
         std::fs::write(dir.path().join("do_not_list.txt"), "legacy-*, \r\nlegacy-*\r\n").unwrap();
@@ -67,7 +67,7 @@ impl Workspace {
         workspace
     }
 
-    fn path(&self, name: &str) -> String {
+    pub(crate) fn path(&self, name: &str) -> String {
         self.dir.path().join(name).to_str().unwrap().to_string()
     }
 
@@ -80,7 +80,7 @@ impl Workspace {
     }
 
     /// `iamsweep COMMAND --config ... ARGS` (rollback takes the config too).
-    fn run(&self, sim: &Sim, command: &str, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, sim: &Sim, command: &str, args: &[&str]) -> Output {
         let config = self.path("iamsweep.toml");
         let journal = self.path("journal");
         let mut all = vec![command, "--config", &config];
@@ -95,16 +95,16 @@ impl Workspace {
     }
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 #[track_caller]
-fn assert_code(output: &Output, code: i32) {
+pub(crate) fn assert_code(output: &Output, code: i32) {
     assert_eq!(
         output.status.code(),
         Some(code),
@@ -115,7 +115,7 @@ fn assert_code(output: &Output, code: i32) {
 }
 
 /// The write calls recorded after the first `from` calls.
-fn writes_since(sim: &Sim, from: usize) -> Vec<String> {
+pub(crate) fn writes_since(sim: &Sim, from: usize) -> Vec<String> {
     sim.calls()[from..]
         .iter()
         .filter(|call| call["service"] == "iam")
@@ -125,7 +125,7 @@ fn writes_since(sim: &Sim, from: usize) -> Vec<String> {
         .collect()
 }
 
-async fn iam(url: &str) -> aws_sdk_iam::Client {
+pub(crate) async fn iam(url: &str) -> aws_sdk_iam::Client {
     aws_sdk_iam::Client::new(&sdk_config(url).await)
 }
 
@@ -149,7 +149,7 @@ async fn sdk_config(url: &str) -> aws_config::SdkConfig {
 }
 
 /// An entity's boundary and tags, as IAM holds them.
-async fn state(
+pub(crate) async fn state(
     iam: &aws_sdk_iam::Client,
     kind: &str,
     name: &str,
@@ -203,7 +203,7 @@ async fn allowed(iam: &aws_sdk_iam::Client, policy_arn: &str) -> (BTreeSet<Strin
     (actions, document)
 }
 
-fn policy_arn(kind: &str, name: &str) -> String {
+pub(crate) fn policy_arn(kind: &str, name: &str) -> String {
     format!("arn:aws:iam::{ACCOUNT}:policy/iamsweep/{kind}-{name}")
 }
 
@@ -253,7 +253,7 @@ async fn plan_then_apply_bounds_exactly_the_used_services_and_a_second_apply_wri
     let output = work.run(&sim, "plan", &["--format", "json", "--output", &plan_file]);
     assert_code(&output, 0);
     let plan = json(&output);
-    assert_eq!(plan["schema"], "iamsweep.plan/v1");
+    assert_eq!(plan["schema"], "iamsweep.plan/v2");
     assert_eq!(plan["summary"]["restricted"], BOUNDED.len());
     let reasons = stdout(&output);
     for expected in [
@@ -421,7 +421,7 @@ async fn a_plan_that_restricts_too_many_a_stale_plan_and_a_changed_entity_are_re
     );
     assert_eq!(writes_since(&sim, 0).len(), 1);
 
-    std::fs::write(&stale, "{\"schema\": \"iamsweep.plan/v1\",\n \"created_at\": 3\n}").unwrap();
+    std::fs::write(&stale, "{\"schema\": \"iamsweep.plan/v2\",\n \"created_at\": 3\n}").unwrap();
     let output = work.run(&sim, "apply", &["--plan", &stale]);
     assert_code(&output, 2);
     let message = stderr(&output);

@@ -3,16 +3,24 @@
 //! Modules:
 //! - `accounts`: several accounts through `--assume-role`, one refusing it;
 //! - `sim`: starting iamsim and running the binary with test credentials;
+//! - `sessions`: a silent endpoint, sessions that expire mid-audit, the session length asked;
 //! - `sdk`: the unmodified AWS SDK for Rust against iamsim's added actions;
 //! - `audit`: classification of every entity against the scenario's truth, paging, groups,
 //!   attribution, failed jobs, throttling;
 //! - `inputs`: bad flags, config and snapshot files, and offline analysis;
 //! - `enforce`: plan, apply and rollback read back through the SDK: exact boundaries, guardrails,
-//!   idempotence, the five-version limit, refused plans, throttling and failures, S3 lists.
+//!   idempotence, the five-version limit, refused plans, throttling and failures, S3 lists;
+//! - `verify`: edited, future-dated, twice-listed plans and old snapshots refused with zero
+//!   writes; the version deleted at five is the one the dry run names;
+//! - `boundary`: boundaries of entities that used IAM: the containing document read back
+//!   whole, and the escalation risks `plan` and `audit` name.
 
 mod accounts;
 mod audit;
+mod boundary;
 mod enforce;
 mod inputs;
 mod sdk;
+mod sessions;
 mod sim;
+mod verify;

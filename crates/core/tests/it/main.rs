@@ -3,9 +3,15 @@
 //! Modules:
 //! - `support`: fixtures, and a simulated `apply` that carries a plan out on a snapshot and a
 //!   live state the way IAM would;
+//! - `documents`: boundary documents as insta snapshots, evaluated with `policy_eval` against
+//!   the escapes they must deny (and a mutation test of their protective statements);
 //! - `plan`: scenarios of `build_plan`, its checks, and the round trip through JSON;
-//! - `properties`: proptest properties of boundaries, plans and tag values.
+//! - `properties`: proptest properties of boundaries, plans and tag values;
+//! - `verify`: the verifier `apply` runs: unedited plans pass, every single-field edit of a
+//!   change is refused (a property), times, duplicates, tags and documents.
 
+mod documents;
 mod plan;
 mod properties;
 mod support;
+mod verify;

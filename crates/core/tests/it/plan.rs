@@ -21,7 +21,8 @@ fn reasons(entity: &EntityPlan) -> String {
     entity.skips.iter().map(|skip| skip.reason.as_str()).collect::<Vec<_>>().join(" | ")
 }
 
-fn account() -> iamsweep_core::snapshot::Snapshot {
+/// An account with one entity of each kind of decision (also used by `verify`).
+pub fn account() -> iamsweep_core::snapshot::Snapshot {
     let mut alice = entity(EntityKind::User, "alice");
     alice.services = vec![service("s3", Some(3)), service("ec2", Some(250)), service("iam", None)];
     alice.groups = vec!["devs".into()];
@@ -48,7 +49,8 @@ fn account() -> iamsweep_core::snapshot::Snapshot {
     snapshot(vec![alice, idle, linked, sso, runner, devs, young, failed, foreign, crowded])
 }
 
-fn settings() -> EnforceSettings {
+/// Base actions and group tags on.
+pub fn settings() -> EnforceSettings {
     let mut settings = EnforceSettings::defaults(WINDOW);
     settings.boundary.base_actions = vec!["sts:GetCallerIdentity".into()];
     settings.tags.tag_group_members = true;
@@ -189,7 +191,11 @@ fn a_plan_round_trips_through_json_and_checks_its_schema() {
     let plan = plan(&account(), &LiveState::default(), &settings());
     assert_eq!(Plan::from_json(&plan.to_json()).unwrap(), plan);
     let error = Plan::from_json("{\"schema\":\"iamsweep.snapshot/v1\"}").unwrap_err();
-    assert!(error.message.contains("iamsweep.plan/v1"), "{error}");
+    assert!(error.message.contains("iamsweep.plan/v2"), "{error}");
+    // A plan of the previous schema lacks the facts it is verified against: plan again.
+    let old = plan.to_json().replace("iamsweep.plan/v2", "iamsweep.plan/v1");
+    let error = Plan::from_json(&old).unwrap_err();
+    assert!(error.message.contains("run `iamsweep plan` again"), "{error}");
 }
 
 #[test]

@@ -1,13 +1,16 @@
-//! Properties: boundaries allow exactly the used services, are canonical, deterministic and fit
-//! (or are refused); plans are idempotent; tag values are always valid for IAM.
+//! Properties: boundaries allow exactly the used services, deny every escape, are canonical,
+//! deterministic and fit (or are refused); plans are idempotent; tag values are always valid for
+//! IAM.
 
 use iamsweep_core::analysis::analyze_entity;
 use iamsweep_core::boundary::{
-    AuditContext, BoundaryRefusal, MAX_POLICY_CHARS, canonicalize, non_whitespace_chars, synthesize,
+    AuditContext, BoundaryRefusal, CONTAINED_ACTIONS, MAX_POLICY_CHARS, canonicalize,
+    non_whitespace_chars, synthesize,
 };
 use iamsweep_core::compliance::Rules;
 use iamsweep_core::model::{ActionRecord, EntityKind, EntityRecord, ServiceRecord};
 use iamsweep_core::plan::{LivePolicy, LiveState, LiveVersion};
+use iamsweep_core::policy_eval::{Decision, Policy, Request};
 use iamsweep_core::report::ServiceState;
 use iamsweep_core::settings::EnforceSettings;
 use iamsweep_core::tags::{validate_tag_key, validate_tag_value};
@@ -15,6 +18,7 @@ use proptest::prelude::*;
 use serde_json::Value;
 use time::Duration;
 
+use crate::documents::{contained_escapes, escapes};
 use crate::support::*;
 
 /// Services with distinct namespaces, last used at random ages (`None`: not in the period).
@@ -71,11 +75,17 @@ proptest! {
         services in services("[a-z][a-z0-9-]{0,24}", 400),
         action_level in any::<bool>(),
         kind in prop::sample::select(vec![EntityKind::User, EntityKind::Role]),
+        used_iam in any::<bool>(),
+        contain in any::<bool>(),
     ) {
         let mut record = entity(kind, "subject");
         record.services = services;
+        if used_iam && !record.services.iter().any(|service| &*service.namespace == "iam") {
+            record.services.push(service("iam", Some(1)));
+        }
         let report = analyze_entity(&record, &Rules::new(WINDOW), NOW);
-        let settings = EnforceSettings::defaults(WINDOW).boundary;
+        let mut settings = EnforceSettings::defaults(WINDOW).boundary;
+        settings.contain_iam_writers = contain;
         let audit = AuditContext {
             account_id: ACCOUNT,
             action_level,
@@ -88,6 +98,22 @@ proptest! {
             Ok(boundary) => {
                 prop_assert!(non_whitespace_chars(&boundary.document) <= MAX_POLICY_CHARS);
                 prop_assert_eq!(canonicalize(&boundary.document).unwrap(), boundary.document.clone());
+                let policy = Policy::parse(&boundary.document).unwrap();
+                for (what, request) in escapes(kind.as_str(), "subject") {
+                    prop_assert_eq!(policy.evaluate(&request), Decision::ExplicitDeny, "{}", what);
+                }
+                // Containment applies whenever the boundary keeps an IAM write it is about.
+                let keeps_writes = CONTAINED_ACTIONS.iter().any(|action| {
+                    policy.evaluate(&Request::new(*action, "*").with(
+                        "iam:PermissionsBoundary",
+                        &boundary.policy_arn,
+                    )).is_allowed()
+                });
+                if contain && keeps_writes {
+                    for (what, request) in contained_escapes() {
+                        prop_assert_eq!(policy.evaluate(&request), Decision::ExplicitDeny, "{}", what);
+                    }
+                }
                 let allowed = allowed_actions(&boundary.document);
                 for service in &report.services {
                     let wildcard = format!("{}:*", service.namespace);
