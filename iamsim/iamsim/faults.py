@@ -1,5 +1,6 @@
-"""Injected failures: the IAM token bucket (--rate/--burst), random 500s (--error-rate), and
-the seeded random source behind them and --fail-jobs, so a run repeats for a seed."""
+"""Injected failures: the IAM token buckets (--rate/--burst, one per account), random 500s
+(--error-rate), and the seeded random source behind them and --fail-jobs, so a run repeats for
+a seed."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def rng_bits(n: int) -> int:
 
 
 class TokenBucket:
-    """One bucket shared by all IAM calls, as AWS throttles per account."""
+    """One bucket shared by all IAM calls of one account."""
 
     def __init__(self, rate: float, burst: int):
         self.rate = rate
@@ -50,6 +51,25 @@ class TokenBucket:
                 self.tokens -= 1
                 return True
             return False
+
+
+class AccountBuckets:
+    """A TokenBucket per account, each R per second and B deep, made on the account's first
+    IAM call. IAM's buckets are per account: one account's calls never use another's tokens,
+    so an Organization audited several accounts at a time is limited per account, as in AWS."""
+
+    def __init__(self, rate: float, burst: int):
+        self.rate = rate
+        self.burst = burst
+        self.buckets: dict[str, TokenBucket] = {}
+        self.lock = threading.Lock()
+
+    def take(self, account: str) -> bool:
+        with self.lock:
+            bucket = self.buckets.get(account)
+            if bucket is None:
+                bucket = self.buckets[account] = TokenBucket(self.rate, self.burst)
+        return bucket.take()
 
 
 def query_error(code: str, message: str, sender: bool = True) -> bytes:

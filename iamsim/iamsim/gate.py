@@ -1,5 +1,6 @@
-"""WSGI wrapper in front of moto: names each call, applies IAM throttling and injected
-errors, and writes the --record log (one JSON line per call, throttled ones included)."""
+"""WSGI wrapper in front of moto: names each call and the account it acts in, applies IAM
+throttling (per account) and injected errors, and writes the --record log (one JSON line per
+call, throttled ones included)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from . import faults, sessions
 from .settings import current as settings
 
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/[^/]+/[^/]+/([^/]+)/")
+ACCESS_KEY = re.compile(r"Credential=([^/,\s]+)/")
 MEMBER = re.compile(r"^(?P<name>[^.]+)\.member\.(?P<index>\d+)(?:\.(?P<field>.+))?$")
 
 
@@ -21,11 +23,12 @@ class Recorder:
         self.file = open(path, "a", buffering=1) if path else None
         self.lock = threading.Lock()
 
-    def write(self, service: str, action: str, params: dict, status: int) -> None:
+    def write(self, service: str, action: str, params: dict, status: int,
+              account: str) -> None:
         if self.file is None:
             return
         line = json.dumps({"service": service, "action": action, "params": params,
-                           "status": status}, default=str)
+                           "status": status, "account": account}, default=str)
         with self.lock:
             self.file.write(line + "\n")
             self.file.flush()
@@ -38,6 +41,37 @@ def service_of(environ) -> str:
         m = CREDENTIAL_SCOPE.search("Credential=" + unquote(
             dict(parse_qsl(environ.get("QUERY_STRING", ""))).get("X-Amz-Credential", "")))
     return m.group(1) if m else "unknown"
+
+
+def access_key_of(environ) -> str:
+    """The access key id of the request's SigV4 signature (header or presigned query)."""
+    m = ACCESS_KEY.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if not m:
+        m = ACCESS_KEY.search("Credential=" + unquote(
+            dict(parse_qsl(environ.get("QUERY_STRING", ""))).get("X-Amz-Credential", "")))
+    return m.group(1) if m else ""
+
+
+class Accounts:
+    """The account a request acts in, from its access key, as moto decides it (an assumed
+    role's keys belong to the role's account, any other key to the scenario's account).
+    Cached per key: a key never changes account, and moto's lookup scans every account."""
+
+    def __init__(self):
+        self.by_key: dict[str, str] = {}
+        self.lock = threading.Lock()
+
+    def of(self, environ) -> str:
+        from moto.iam.models import get_account_id_from
+
+        key = access_key_of(environ)
+        with self.lock:
+            account = self.by_key.get(key)
+        if account is None:
+            account = get_account_id_from(key)
+            with self.lock:
+                self.by_key[key] = account
+        return account
 
 
 def _query_params(pairs: list[tuple[str, str]]) -> tuple[str, dict]:
@@ -96,7 +130,8 @@ class Gate:
     def __init__(self, app, recorder: Recorder):
         self.app = app
         self.recorder = recorder
-        self.bucket = faults.TokenBucket(settings.rate, settings.burst) if settings.rate else None
+        self.buckets = faults.AccountBuckets(settings.rate, settings.burst) if settings.rate else None
+        self.accounts = Accounts()
 
     def _read_body(self, environ) -> bytes:
         """Read form and JSON bodies (to name the call) and hand moto a fresh stream.
@@ -112,6 +147,7 @@ class Gate:
     def __call__(self, environ, start_response):
         service = service_of(environ)
         action, params = describe(service, environ, self._read_body(environ))
+        account = self.accounts.of(environ)
         fault = sessions.expired(environ)
         if fault is None and service == "sts" and action == "AssumeRole":
             # scenario `accounts.ID.deny_assume_role`: the account refuses every role session
@@ -123,7 +159,7 @@ class Gate:
             else:
                 fault = sessions.assume_role_refusal(environ, params)
         elif fault is None and service == "iam":
-            if self.bucket is not None and not self.bucket.take():
+            if self.buckets is not None and not self.buckets.take(account):
                 fault = faults.THROTTLED
             elif faults.chance(settings.error_rate_percent):
                 fault = faults.SERVICE_FAILURE
@@ -138,7 +174,7 @@ class Gate:
             reason = {400: "Bad Request", 403: "Forbidden"}.get(status, "Internal Server Error")
             start_response(f"{status} {reason}",
                            [("Content-Type", content_type), ("Content-Length", str(len(body)))])
-            self.recorder.write(service, action, params, status)
+            self.recorder.write(service, action, params, status, account)
             return [body]
         seen = []
 
@@ -147,5 +183,5 @@ class Gate:
             return start_response(status, headers, exc_info)
 
         result = self.app(environ, recording_start_response)
-        self.recorder.write(service, action, params, seen[0] if seen else 0)
+        self.recorder.write(service, action, params, seen[0] if seen else 0, account)
         return result

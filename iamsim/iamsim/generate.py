@@ -1,5 +1,11 @@
-"""`python -m iamsim.generate --users N --roles N --groups N --seed S`: a large, realistic
-scenario on stdout, the same for the same arguments."""
+"""`python -m iamsim.generate --users N --roles N --groups N --seed S [--accounts A]`: a large,
+realistic scenario on stdout, the same for the same arguments.
+
+With `--accounts A` the scenario is an Organization of A accounts: the management account and
+A - 1 members, each holding its own generated entities (seed S + its index) and the role
+`OrganizationAccountAccessRole` that Organizations creates in every member account (here in the
+management account too, so that every account has the same shape and can be assumed into the
+same way)."""
 
 from __future__ import annotations
 
@@ -192,12 +198,42 @@ class Generator:
         return out
 
 
+MANAGEMENT_ACCOUNT = "123456789012"
+# The role Organizations creates in each account it creates (moto does too); the role to pass
+# to `iamsweep --assume-role` for a generated Organization.
+MEMBER_ROLE = "OrganizationAccountAccessRole"
+
+
 def generate(users: int, roles: int, groups: int, seed: int) -> dict:
     g = Generator(seed)
     policies = g.policies(max(10, (users + roles) // 50))
     group_list = g.groups(groups)
-    return {"account_id": "123456789012", "policies": policies, "groups": group_list,
+    return {"account_id": MANAGEMENT_ACCOUNT, "policies": policies, "groups": group_list,
             "users": g.users(users, group_list), "roles": g.roles(roles)}
+
+
+def member_account_id(index: int) -> str:
+    """The id of member `index` (1-based): 12 digits, never the management account's."""
+    return f"{200000000000 + index:012d}"
+
+
+def generate_organization(accounts: int, users: int, roles: int, groups: int,
+                          seed: int) -> dict:
+    """An Organization of `accounts` accounts, each with `users + roles + groups + 1` entities
+    (the `+ 1` is MEMBER_ROLE)."""
+    scenario = generate(users, roles, groups, seed)
+    # Organizations creates MEMBER_ROLE in the members; the management account gets it here.
+    scenario["roles"].append({"name": MEMBER_ROLE, "created_days_ago": 400})
+    members = {}
+    for index in range(1, accounts):
+        member = generate(users, roles, groups, seed + index)
+        del member["account_id"]
+        members[member_account_id(index)] = member
+    scenario["accounts"] = members
+    scenario["organization"] = {"accounts": [{"id": MANAGEMENT_ACCOUNT, "name": "management"}] + [
+        {"id": account_id, "name": f"member-{index:03d}"}
+        for index, account_id in enumerate(members, start=1)]}
+    return scenario
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -206,9 +242,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--roles", type=int, default=100)
     p.add_argument("--groups", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--accounts", type=int, default=None,
+                   help="an Organization of this many accounts (management included), each "
+                        "with the given users, roles and groups plus " + MEMBER_ROLE)
     a = p.parse_args(argv)
-    json.dump(generate(a.users, a.roles, max(a.groups, 0), a.seed), sys.stdout,
-              separators=(",", ":"))
+    if a.accounts is not None and a.accounts < 1:
+        p.error(f"--accounts: expected at least 1, found {a.accounts}")
+    if a.accounts is None:
+        scenario = generate(a.users, a.roles, max(a.groups, 0), a.seed)
+    else:
+        scenario = generate_organization(a.accounts, a.users, a.roles, max(a.groups, 0), a.seed)
+    json.dump(scenario, sys.stdout, separators=(",", ":"))
     sys.stdout.write("\n")
 
 

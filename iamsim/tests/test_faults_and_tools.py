@@ -46,7 +46,8 @@ def test_throttling_and_record(start, tmp_path):
     assert all(x["service"] == "iam" and x["params"]["RoleName"] == "app" for x in roles)
     assert {x["status"] for x in roles} == {200, 400}
     assert sum(x["status"] == 400 for x in roles[:20]) == results.count("Throttling")
-    assert lines[-1] == {"service": "sts", "action": "GetCallerIdentity", "params": {}, "status": 200}
+    assert lines[-1] == {"service": "sts", "action": "GetCallerIdentity", "params": {}, "status": 200,
+                         "account": "123456789012"}
 
 
 def test_record_params(start, tmp_path):
@@ -62,6 +63,29 @@ def test_record_params(start, tmp_path):
     assert lines[0]["params"] == {"Arn": arn("user", "alice")}
     assert lines[1]["params"] == {"JobId": job, "MaxItems": "10"}
     assert lines[2]["params"]["ServiceNamespaces"] == ["s3", "sqs"]
+
+
+def test_each_account_has_its_own_token_bucket(start, tmp_path):
+    """IAM throttles per account: one account out of tokens must not slow another down."""
+    member = "210987654321"
+    record = tmp_path / "calls.jsonl"
+    scenario = {"account_id": "123456789012", "roles": [{"name": "app"}],
+                "accounts": {member: {"roles": [{"name": "app"}]}}}
+    server = start(scenario, "--rate", "1", "--burst", "5", "--record", str(record))
+    home = server.client("iam")
+    assert "Throttling" in outcomes(lambda: home.get_role(RoleName="app"), 20)
+    creds = server.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{member}:role/app", RoleSessionName="bucket")["Credentials"]
+    other = server.client("iam", key=creds["AccessKeyId"], secret=creds["SecretAccessKey"],
+                          token=creds["SessionToken"])
+    # The member's bucket is untouched: its burst passes whole, then it runs dry in turn.
+    assert outcomes(lambda: other.get_role(RoleName="app"), 5) == ["ok"] * 5
+    assert "Throttling" in outcomes(lambda: other.get_role(RoleName="app"), 20)
+    lines = [json.loads(line) for line in record.read_text().splitlines()]
+    accounts = [x["account"] for x in lines if x["action"] == "GetRole"]
+    assert accounts == ["123456789012"] * 20 + [member] * 25
+    assume = next(x for x in lines if x["action"] == "AssumeRole")
+    assert assume["account"] == "123456789012"  # the caller's account, not the role's
 
 
 def test_error_rate(start):
@@ -104,6 +128,31 @@ def test_generate_is_deterministic_and_loads(start):
               if "arn:aws:iam::aws:policy/AdministratorAccess" in u.get("managed_policies", [])]
     job = iam.generate_service_last_accessed_details(Arn=arn("user", admins[0]))["JobId"]
     assert iam.get_service_last_accessed_details(JobId=job)["IsTruncated"]
+
+
+def test_generate_an_organization(start):
+    scenario = json.loads(generate("--accounts", "3", "--users", "2", "--roles", "4",
+                                   "--groups", "1", "--seed", "5"))
+    members = sorted(scenario["accounts"])
+    assert members == ["200000000001", "200000000002"]
+    assert [a["id"] for a in scenario["organization"]["accounts"]] == ["123456789012", *members]
+    # Each member has its own entities (its own seed), like the management account.
+    assert scenario["accounts"][members[0]]["users"] != scenario["accounts"][members[1]]["users"]
+    server = start(scenario)
+    listed = server.client("organizations").list_accounts()["Accounts"]
+    assert sorted(a["Id"] for a in listed) == ["123456789012", *members]
+    assert {a["State"] for a in listed} == {"ACTIVE"}
+    for account in ["123456789012", *members]:
+        creds = server.client("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+            RoleSessionName="generated")["Credentials"]
+        iam = server.client("iam", key=creds["AccessKeyId"], secret=creds["SecretAccessKey"],
+                            token=creds["SessionToken"])
+        details = iam.get_account_authorization_details(Filter=["User", "Role", "Group"])
+        entities = (details["UserDetailList"] + details["RoleDetailList"]
+                    + details["GroupDetailList"])
+        assert len(entities) == 2 + 4 + 1 + 1, account  # + OrganizationAccountAccessRole
+        assert all(f":{account}:" in e["Arn"] for e in entities)
 
 
 def test_page_size_caps_pages_whatever_max_items_asks(start):

@@ -1,5 +1,5 @@
 //! Many accounts: list an Organization's active accounts, assume a role in each, and audit them
-//! a few at a time, each with its own pace.
+//! a few at a time, each with its own pace, handing each audit over as it completes.
 //!
 //! One `sts:AssumeRole` per account up front, asking for the longest session the role allows
 //! (see [`crate::session`]); the collector renews the session before it expires and reads every
@@ -15,8 +15,7 @@
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
+use tokio::sync::{Semaphore, mpsc};
 
 use crate::clients::Clients;
 use crate::collector::{CollectError, CollectSettings, Collection, Progress, collect};
@@ -27,8 +26,9 @@ use crate::session::{AssumedRole, SessionSource};
 
 pub use crate::session::SESSION_NAME;
 
-/// Accounts audited at once by default: each has its own IAM buckets, so accounts do not slow
-/// each other down, but every one holds its jobs and sessions in memory.
+/// Accounts audited at once by default (`--account-concurrency`): each has its own IAM buckets,
+/// so accounts do not slow each other down, but every one holds its jobs, session and
+/// collected data in memory until its report is written.
 pub const DEFAULT_PARALLEL_ACCOUNTS: usize = 4;
 
 /// One member account of an Organization.
@@ -109,6 +109,9 @@ pub enum AccountError {
     /// The audit itself could not run.
     #[error(transparent)]
     Collect(#[from] CollectError),
+    /// The account's audit stopped before it could answer (a bug).
+    #[error("{0}")]
+    Stopped(String),
 }
 
 /// The audit of one account.
@@ -120,53 +123,56 @@ pub struct AccountAudit {
     pub outcome: Result<Collection, AccountError>,
 }
 
-/// Audits each account through `role_name`, `parallel` accounts at once, each with its own pace
-/// (the rate in `settings` is per account). Results come back in the order of `accounts`.
-pub async fn audit_accounts(
+/// Audits each account through `role_name`, at most `parallel` accounts at once, each with its
+/// own pace (the rate in `settings` is per account), and hands each account's audit to the
+/// returned channel as soon as it is done: the order is the order of completion.
+///
+/// Memory is bounded by `parallel`, not by the number of accounts: an account is started only
+/// when one of the `parallel` slots is free, and its slot is freed only once its audit has been
+/// handed over (the channel holds one). A caller that writes each audit out and drops it holds
+/// at most `parallel + 2` accounts' data, however large the Organization. Every account comes
+/// back exactly once, a panic in its audit included (as [`AccountError::Stopped`]).
+///
+/// Must be called within a Tokio runtime; the audits run on spawned tasks. Dropping the
+/// receiver stops starting accounts.
+pub fn audit_accounts(
     base: &SdkConfig,
-    accounts: &[String],
+    accounts: Vec<String>,
     role_name: &str,
     settings: &CollectSettings,
     parallel: usize,
     progress: Arc<dyn Progress>,
-) -> Vec<AccountAudit> {
-    let semaphore = Arc::new(Semaphore::new(parallel.max(1)));
-    let mut tasks = JoinSet::new();
-    for (index, account_id) in accounts.iter().enumerate() {
-        let (base, account_id, role_name) =
-            (base.clone(), account_id.clone(), role_name.to_string());
-        let (settings, semaphore, progress) =
-            (settings.clone(), Arc::clone(&semaphore), Arc::clone(&progress));
-        tasks.spawn(async move {
-            let _permit = semaphore.acquire_owned().await.expect("semaphore never closes");
-            let outcome = audit_one(&base, &account_id, &role_name, &settings, &*progress).await;
-            (index, AccountAudit { account_id, outcome })
-        });
-    }
-    let mut slots: Vec<Option<AccountAudit>> = accounts.iter().map(|_| None).collect();
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((index, audit)) => slots[index] = Some(audit),
-            // A panic is a bug; the account's slot stays empty and is reported below.
-            Err(error) => tracing::error!("an account audit panicked: {error}"),
+) -> mpsc::Receiver<AccountAudit> {
+    let (sender, receiver) = mpsc::channel(1);
+    let slots = Arc::new(Semaphore::new(parallel.max(1)));
+    let (base, role_name, settings) = (base.clone(), role_name.to_string(), settings.clone());
+    tokio::spawn(async move {
+        for account_id in accounts {
+            // Waiting here for a free slot is what bounds the accounts in flight.
+            let Ok(slot) = Arc::clone(&slots).acquire_owned().await else { return };
+            if sender.is_closed() {
+                return;
+            }
+            let (base, role_name, settings) = (base.clone(), role_name.clone(), settings.clone());
+            let (sender, progress) = (sender.clone(), Arc::clone(&progress));
+            tokio::spawn(async move {
+                let audit = {
+                    let account_id = account_id.clone();
+                    // Its own task, so that a panic comes back as a JoinError, not a lost account.
+                    tokio::spawn(async move {
+                        audit_one(&base, &account_id, &role_name, &settings, &*progress).await
+                    })
+                };
+                let outcome = audit.await.unwrap_or_else(|error| {
+                    Err(AccountError::Stopped(format!("internal error: {error}")))
+                });
+                // A closed channel means the caller stopped reading: nothing left to report to.
+                let _ = sender.send(AccountAudit { account_id, outcome }).await;
+                drop(slot);
+            });
         }
-    }
-    slots
-        .into_iter()
-        .zip(accounts)
-        .map(|(slot, account_id)| {
-            slot.unwrap_or_else(|| AccountAudit {
-                account_id: account_id.clone(),
-                outcome: Err(AccountError::AssumeRole(CallError {
-                    operation: "sts:AssumeRole",
-                    target: account_id.clone(),
-                    code: None,
-                    message: "internal error: the account's audit stopped".to_string(),
-                    attempts: 1,
-                })),
-            })
-        })
-        .collect()
+    });
+    receiver
 }
 
 async fn audit_one(

@@ -20,7 +20,8 @@ pub struct AccountsReport {
     /// When the document was made.
     #[serde(with = "time::serde::rfc3339")]
     pub generated_at: OffsetDateTime,
-    /// One entry per requested account, in the order asked (by id for `--organization`).
+    /// One entry per requested account, in the order their audits completed (the CLI writes
+    /// each as soon as it is done; every entry names its account).
     pub accounts: Vec<AccountEntry>,
     /// Sums over `accounts`.
     pub rollup: Rollup,
@@ -102,24 +103,33 @@ impl AccountEntry {
     }
 }
 
-/// Sums the audited accounts' summaries.
-pub fn rollup(accounts: &[AccountEntry]) -> Rollup {
-    let mut rollup = Rollup { accounts: accounts.len(), ..Rollup::default() };
-    for account in accounts {
+impl Rollup {
+    /// Adds one account to the sums, so that a run can write each account out as it completes
+    /// and keep only these counters.
+    pub fn add(&mut self, account: &AccountEntry) {
+        self.accounts += 1;
         let Some(report) = &account.report else {
-            rollup.failed += 1;
-            continue;
+            self.failed += 1;
+            return;
         };
         let summary = &report.summary;
-        rollup.audited += 1;
-        rollup.entities += summary.entities;
-        rollup.status.ok += summary.status.ok;
-        rollup.status.error += summary.status.error;
-        rollup.status.skipped += summary.status.skipped;
-        rollup.verdict.compliant += summary.verdict.compliant;
-        rollup.verdict.non_compliant += summary.verdict.non_compliant;
-        rollup.calls += summary.calls;
-        rollup.throttles += summary.throttles;
+        self.audited += 1;
+        self.entities += summary.entities;
+        self.status.ok += summary.status.ok;
+        self.status.error += summary.status.error;
+        self.status.skipped += summary.status.skipped;
+        self.verdict.compliant += summary.verdict.compliant;
+        self.verdict.non_compliant += summary.verdict.non_compliant;
+        self.calls += summary.calls;
+        self.throttles += summary.throttles;
+    }
+}
+
+/// Sums the audited accounts' summaries.
+pub fn rollup(accounts: &[AccountEntry]) -> Rollup {
+    let mut rollup = Rollup::default();
+    for account in accounts {
+        rollup.add(account);
     }
     rollup
 }

@@ -13,16 +13,13 @@ use crate::{accounts, logging, render, source};
 pub async fn run(args: &AuditArgs, log_format: LogFormat) -> anyhow::Result<ExitCode> {
     let settings = AuditSettings::resolve(&args.input)?;
     if settings.targets != Targets::Caller {
-        let report = accounts::audit(&settings, &settings.default_rules(), log_format).await?;
-        eprintln!("{}", accounts::rollup_line(&report));
-        if let [only] = report.accounts.as_slice()
-            && let Some(audit) = &only.report
-        {
-            // One account keeps the single-account shape in every format.
-            super::emit(args.output.as_deref(), |out| render::write(audit, args.format, out))?;
-        } else {
-            super::emit(args.output.as_deref(), |out| accounts::write(&report, args.format, out))?;
-        }
+        let run =
+            accounts::AccountRun::resolve(&settings, accounts::concurrency(&args.input)).await?;
+        let rules = settings.default_rules();
+        let rollup = run
+            .write_report(&settings, &rules, log_format, args.format, args.output.as_deref())
+            .await?;
+        eprintln!("{}", accounts::rollup_line(&rollup));
         return Ok(ExitCode::SUCCESS);
     }
     let facts = source::obtain(&settings).await?;

@@ -62,31 +62,32 @@ async fn run_accounts(
     rules: &iamsweep_core::compliance::Rules,
     log_format: LogFormat,
 ) -> anyhow::Result<ExitCode> {
-    let report = accounts::audit(settings, rules, log_format).await?;
-    match args.format {
-        CheckFormat::Json => super::emit(None, |out| match report.accounts.as_slice() {
-            [only] if only.report.is_some() => {
-                render::json(only.report.as_ref().expect("checked"), out)
-            }
-            _ => accounts::write(&report, crate::cli::Format::Json, out),
-        })?,
-        CheckFormat::Text => {
-            let mut text = String::new();
-            for account in &report.accounts {
-                match &account.report {
-                    Some(audit) => text.push_str(&findings(audit)),
-                    None => text.push_str(&format!(
-                        "ERROR account {}: {}\n",
-                        account.account_id,
-                        account.error.as_deref().unwrap_or("not audited")
-                    )),
-                }
-            }
-            super::emit(None, |out| Ok(out.write_all(text.as_bytes())?))?
+    let run = accounts::AccountRun::resolve(settings, accounts::concurrency(&args.input)).await?;
+    let rollup = match args.format {
+        CheckFormat::Json => {
+            run.write_report(settings, rules, log_format, crate::cli::Format::Json, None).await?
         }
-    }
-    eprintln!("{}", accounts::rollup_line(&report));
-    let rollup = &report.rollup;
+        CheckFormat::Text => {
+            // Each account's findings as soon as it is done, like the report.
+            let mut out = accounts::Output::open(None)?;
+            let rollup = run
+                .audit(settings, rules, log_format, |account| {
+                    let text = match &account.report {
+                        Some(audit) => findings(audit),
+                        None => format!(
+                            "ERROR account {}: {}\n",
+                            account.account_id,
+                            account.error.as_deref().unwrap_or("not audited")
+                        ),
+                    };
+                    out.write(|out| Ok(out.write_all(text.as_bytes())?))
+                })
+                .await?;
+            out.finish()?;
+            rollup
+        }
+    };
+    eprintln!("{}", accounts::rollup_line(&rollup));
     Ok(ExitCode::from(gate(
         rollup.verdict.non_compliant,
         rollup.failed + rollup.status.error + rollup.status.skipped,
