@@ -12,12 +12,15 @@
 //!   stored data ([`reuse_access`]), so no job is run twice for it and every guardrail (an
 //!   exclusion list edited in between, say) is decided afresh;
 //! - an entity whose writes started is never in the marker: the applier finishes an entity's
-//!   writes as a unit once it has journaled them.
+//!   writes as a unit once it has journaled them;
+//! - stored data is written from only while it is no older than a plan may be
+//!   (`guardrails.max_plan_age_hours`, [`expire_stored`]); older, its entities are audited again,
+//!   since a boundary drawn from old data could remove a service the entity has used since.
 
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::model::{EntityRecord, Status};
 
@@ -101,6 +104,18 @@ pub fn what_is_left(
     (not_audited, unwritten)
 }
 
+/// The marker with its stored data expired when it is older than `max_age` (the age a plan may
+/// have): the entities audited but not written move back to `not_audited`, so the next run
+/// collects fresh data for them rather than drawing a boundary from data that may miss a
+/// recent use. The same rule `apply` applies to a plan's snapshot.
+pub fn expire_stored(mut marker: Marker, now: OffsetDateTime, max_age: Duration) -> Marker {
+    if now - marker.written_at > max_age && !marker.not_written.is_empty() {
+        let stored = std::mem::take(&mut marker.not_written);
+        marker.not_audited.extend(stored.into_iter().map(|entity| entity.arn));
+    }
+    marker
+}
+
 /// An entity as the inventory shows it now, with the Access Advisor outcome (status, error,
 /// services) stored by an earlier run of the same pass. Inventory facts always come from
 /// `fresh`: the plan compares tags and boundaries with what IAM holds now.
@@ -174,6 +189,24 @@ mod tests {
         assert_eq!(not_audited, ["arn:aws:iam::1:user/late"]);
         assert_eq!(unwritten.len(), 1);
         assert_eq!(unwritten[0].name, "unwritten");
+    }
+
+    #[test]
+    fn stored_data_older_than_a_plan_may_be_is_collected_again() {
+        let written_at = datetime!(2026-11-20 12:00 UTC);
+        let marker = Marker {
+            schema: RESUME_SCHEMA.to_string(),
+            account_id: "111122223333".to_string(),
+            not_audited: vec!["arn:aws:iam::111122223333:user/a".to_string()],
+            not_written: vec![user("b")],
+            written_at,
+        };
+        let day = Duration::hours(24);
+        let fresh = expire_stored(marker.clone(), written_at + Duration::hours(23), day);
+        assert_eq!(fresh, marker, "data within the age is reused as stored");
+        let old = expire_stored(marker.clone(), written_at + Duration::hours(25), day);
+        assert!(old.not_written.is_empty());
+        assert_eq!(old.not_audited, vec![marker.not_audited[0].clone(), user("b").arn]);
     }
 
     #[test]

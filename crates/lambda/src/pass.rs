@@ -17,7 +17,7 @@ use iamsweep_aws::inventory::inventory;
 use iamsweep_aws::pace::Pace;
 use iamsweep_aws::s3::S3Uri;
 use iamsweep_core::model::EntityRecord;
-use iamsweep_core::resume::{Marker, RESUME_SCHEMA, reuse_access, what_is_left};
+use iamsweep_core::resume::{Marker, RESUME_SCHEMA, expire_stored, reuse_access, what_is_left};
 use time::OffsetDateTime;
 
 use crate::handler::{Answer, Runtime};
@@ -62,6 +62,8 @@ pub async fn start(
     };
     // An empty marker is the end of the last pass: this run starts a new one.
     let marker = marker.filter(|marker| !marker.is_empty());
+    let max_age = time::Duration::hours(i64::from(runtime.settings.resolved.max_plan_age_hours));
+    let marker = marker.map(|marker| expire_stored(marker, OffsetDateTime::now_utc(), max_age));
     answer.resumed = marker.is_some();
     let (not_audited, reused): (Option<HashSet<String>>, Vec<EntityRecord>) = match marker {
         Some(marker) => (Some(marker.not_audited.into_iter().collect()), marker.not_written),
