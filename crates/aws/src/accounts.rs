@@ -26,11 +26,6 @@ use crate::session::{AssumedRole, SessionSource};
 
 pub use crate::session::SESSION_NAME;
 
-/// Accounts audited at once by default (`--account-concurrency`): each has its own IAM buckets,
-/// so accounts do not slow each other down, but every one holds its jobs, session and
-/// collected data in memory until its report is written.
-pub const DEFAULT_PARALLEL_ACCOUNTS: usize = 4;
-
 /// One member account of an Organization.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use aws_config::SdkConfig;
-use iamsweep_aws::accounts::{DEFAULT_PARALLEL_ACCOUNTS, audit_accounts, list_active_accounts};
+use iamsweep_aws::accounts::{audit_accounts, list_active_accounts};
 use iamsweep_aws::clients::Clients;
 use iamsweep_aws::collector::NoProgress;
 use iamsweep_aws::pace::Pace;
@@ -30,14 +30,9 @@ use iamsweep_core::rollup::{ACCOUNTS_SCHEMA, AccountEntry, Rollup};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::cli::{Format, InputArgs, LogFormat};
+use crate::cli::{Format, LogFormat};
 use crate::settings::{AuditSettings, Targets};
 use crate::{logging, render};
-
-/// Accounts audited at once: `--account-concurrency`, or the default.
-pub fn concurrency(input: &InputArgs) -> usize {
-    input.account_concurrency.map_or(DEFAULT_PARALLEL_ACCOUNTS, |n| n as usize)
-}
 
 /// The accounts of one run, known before anything is audited or written.
 pub struct AccountRun {

@@ -97,11 +97,10 @@ pub struct InputArgs {
     /// `path/name`); one session per account for the whole run.
     #[arg(long, value_name = "NAME", requires = "targets")]
     pub assume_role: Option<String>,
-    /// Accounts audited at once with `--accounts` or `--organization` [default: 4]. Each has
+    /// Accounts audited at once with `--accounts` or `--organization`, 1..=64 [default: 4]. Each has
     /// its own IAM throttling, so more go faster; memory grows with this, not with the number
     /// of accounts.
-    #[arg(long, value_name = "N", requires = "targets",
-          value_parser = clap::value_parser!(u32).range(1..=64))]
+    #[arg(long, value_name = "N", requires = "targets")]
     pub account_concurrency: Option<u32>,
 }
 

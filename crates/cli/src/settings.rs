@@ -88,6 +88,9 @@ impl AuditSettings {
             attribute: input.attribute,
             rate: input.rate.map(|rate| Given::new(rate, "--rate")),
             concurrency: input.concurrency.map(|n| Given::new(n as usize, "--concurrency")),
+            account_concurrency: input
+                .account_concurrency
+                .map(|n| Given::new(n as usize, "--account-concurrency")),
             poll_first_ms: env_vars::poll_first_ms()?
                 .map(|ms| Given::new(ms, env_vars::POLL_FIRST_MS)),
             ..extra

@@ -37,6 +37,9 @@ pub const DEFAULT_RATE: f64 = 10.0;
 pub const DEFAULT_MAX_CHANGES: usize = 10;
 /// Default age after which `apply --plan` refuses a plan.
 pub const DEFAULT_MAX_PLAN_AGE_HOURS: u32 = 24;
+/// Default number of accounts audited at once by `--accounts`/`--organization`: each has its
+/// own IAM throttling, and four keep a laptop's memory and file handles modest.
+pub const DEFAULT_ACCOUNT_CONCURRENCY: usize = 4;
 /// Default time the Lambda keeps free before its deadline, seconds.
 pub const DEFAULT_SAFETY_MARGIN_SECONDS: u64 = 120;
 
@@ -73,6 +76,9 @@ pub const MAX_PLAN_AGE_HOURS: Bound<u32> = Bound { min: 1, max: 720, unit: "hour
 pub const RATE: Bound<f64> = Bound { min: 0.1, max: 1000.0, unit: "IAM calls per second", why: "" };
 /// `concurrency`: at least one job; beyond 1,000 jobs in flight IAM only throttles.
 pub const CONCURRENCY: Bound<usize> = Bound { min: 1, max: 1000, unit: "jobs in flight", why: "" };
+/// `--account-concurrency`: at least one account; memory grows with the accounts in flight.
+pub const ACCOUNT_CONCURRENCY: Bound<usize> =
+    Bound { min: 1, max: 64, unit: "accounts at once", why: "" };
 /// The Lambda's safety margin: a run lasts at most 900 s; the template allows 0..=600.
 pub const SAFETY_MARGIN_SECONDS: Bound<u64> =
     Bound { min: 0, max: 600, unit: "seconds", why: "a run lasts at most 900 seconds" };
@@ -155,6 +161,8 @@ pub struct Overrides {
     pub ignore_policies: Vec<String>,
     /// `apply --max-changes`.
     pub max_changes: Option<Given<usize>>,
+    /// `--account-concurrency`.
+    pub account_concurrency: Option<Given<usize>>,
     /// `IAMSWEEP_SAFETY_MARGIN_SECONDS`.
     pub safety_margin_seconds: Option<Given<u64>>,
     /// `IAMSWEEP_POLL_FIRST_MS`.
@@ -176,6 +184,8 @@ pub struct Resolved {
     pub rate: f64,
     /// Access Advisor jobs in flight at once.
     pub concurrency: usize,
+    /// Accounts audited at once (`--account-concurrency`).
+    pub account_concurrency: usize,
     /// The compliance rules of `audit` and `check` (and the Config rule).
     pub rules: Rules,
     /// Entities restricted by one run at most.
@@ -227,6 +237,12 @@ pub fn resolve(
         attribute: overrides.attribute || audit.attribute.unwrap_or(false),
         rate,
         concurrency,
+        account_concurrency: from.pick(
+            &ACCOUNT_CONCURRENCY,
+            overrides.account_concurrency,
+            ("", "", None),
+            DEFAULT_ACCOUNT_CONCURRENCY,
+        )?,
         rules: rules_of(config, &from, window_days, overrides)?,
         max_changes: from.pick(
             &MAX_CHANGES,

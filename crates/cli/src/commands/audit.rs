@@ -14,7 +14,7 @@ pub async fn run(args: &AuditArgs, log_format: LogFormat) -> anyhow::Result<Exit
     let settings = AuditSettings::resolve(&args.input)?;
     if settings.targets != Targets::Caller {
         let run =
-            accounts::AccountRun::resolve(&settings, accounts::concurrency(&args.input)).await?;
+            accounts::AccountRun::resolve(&settings, settings.resolved.account_concurrency).await?;
         let rules = settings.default_rules();
         let rollup = run
             .write_report(&settings, &rules, log_format, args.format, args.output.as_deref())

@@ -62,7 +62,8 @@ async fn run_accounts(
     rules: &iamsweep_core::compliance::Rules,
     log_format: LogFormat,
 ) -> anyhow::Result<ExitCode> {
-    let run = accounts::AccountRun::resolve(settings, accounts::concurrency(&args.input)).await?;
+    let run =
+        accounts::AccountRun::resolve(settings, settings.resolved.account_concurrency).await?;
     let rollup = match args.format {
         CheckFormat::Json => {
             run.write_report(settings, rules, log_format, crate::cli::Format::Json, None).await?

@@ -154,6 +154,24 @@ fn guardrail_and_lambda_numbers_are_bounded_too() {
     };
     assert_eq!(resolve(&Config::default(), None, &poll(5)).unwrap().poll_first_ms, Some(5));
     assert!(resolve(&Config::default(), None, &poll(60_001)).is_err());
+
+    let accounts = |n| Overrides {
+        account_concurrency: Some(Given::new(n, "--account-concurrency")),
+        ..Overrides::default()
+    };
+    assert_eq!(
+        resolve(&Config::default(), None, &Overrides::default()).unwrap().account_concurrency,
+        4
+    );
+    assert_eq!(resolve(&Config::default(), None, &accounts(1)).unwrap().account_concurrency, 1);
+    assert_eq!(resolve(&Config::default(), None, &accounts(64)).unwrap().account_concurrency, 64);
+    for bad in [0, 65] {
+        let error = resolve(&Config::default(), None, &accounts(bad)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("`--account-concurrency`: expected 1..=64 accounts at once, found {bad}")
+        );
+    }
 }
 
 #[test]
