@@ -354,8 +354,9 @@ fn org_check_streams_findings_and_fails_for_the_refused_account() {
         "--rate",
         "500",
     ]);
-    // Findings (devN never used sqs) and an account not audited: the gate fails.
-    assert_ne!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    // Findings (devN never used sqs) and an account not audited: the error outranks the
+    // findings, exit 2.
+    assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8_lossy(&output.stdout);
     for id in ["210000000001", "210000000002", "210000000004", "210000000005"] {
         assert!(stdout.contains(&format!("NON_COMPLIANT arn:aws:iam::{id}:user/dev")), "{stdout}");
