@@ -20,7 +20,6 @@ use iamsweep_aws::applier::{Applied, Applier, Status, describe};
 use iamsweep_aws::journal::new_run_id;
 use iamsweep_core::plan::{Outcome, Plan, check_max_changes};
 use iamsweep_core::resolve::{Given, Overrides};
-use iamsweep_core::settings::DEFAULT_MAX_PLAN_AGE_HOURS;
 use iamsweep_core::verify::{Checks, verify_plan};
 use time::{Duration, OffsetDateTime};
 
@@ -34,7 +33,6 @@ pub async fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
         &args.input,
         Overrides { max_changes, ..Overrides::default() },
     )?;
-    let guardrails = &settings.config.guardrails;
     let aws = Aws::connect(&settings.connection, settings.collect.rate).await;
     let plan = match &args.plan {
         Some(path) => {
@@ -65,7 +63,7 @@ pub async fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
     // Every path that applies is verified alike: a plan file, a saved snapshot (its collection
     // time is the plan's age) and a live collection.
     let caller = aws.caller().await?;
-    let hours = guardrails.max_plan_age_hours.unwrap_or(DEFAULT_MAX_PLAN_AGE_HOURS);
+    let hours = settings.resolved.max_plan_age_hours;
     let checks = Checks {
         now: OffsetDateTime::now_utc(),
         max_age: Duration::hours(i64::from(hours)),
