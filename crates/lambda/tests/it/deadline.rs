@@ -123,7 +123,11 @@ async fn writes_cut_by_the_deadline_are_finished_by_the_next_run_exactly_once() 
         assert!(!entity["services"].as_array().unwrap().is_empty(), "{entity}");
         assert!(!written_in_run_1.contains(entity["name"].as_str().unwrap()), "{entity}");
     }
-    assert!(audited_in_run_1.is_disjoint(&not_audited));
+    // A job still running at the stop instant is abandoned (polling never outlives the
+    // deadline) and its entity counts as not audited: its job, a read, runs again next time.
+    // Every other entity audited in run 1 is in `not_written` or written, never audited again.
+    let abandoned: BTreeSet<String> =
+        audited_in_run_1.intersection(&not_audited).cloned().collect();
 
     // Run 2 finishes: the entities left, and only them.
     let answer = handle(&runtime, &scheduled(), Instant::now() + Duration::from_secs(900))
@@ -140,7 +144,10 @@ async fn writes_cut_by_the_deadline_are_finished_by_the_next_run_exactly_once() 
     );
     assert_eq!(after_run_2.get(&("PutUserPermissionsBoundary".into(), "alice".into())), Some(&1));
     assert_eq!(after_run_2.get(&("PutRolePermissionsBoundary".into(), "app".into())), Some(&1));
-    assert!(jobs(&sim).values().all(|count| *count == 1), "no job twice: {:?}", jobs(&sim));
+    for (arn, count) in jobs(&sim) {
+        let expected = if abandoned.contains(&arn) { 2 } else { 1 };
+        assert_eq!(count, expected, "{arn}: jobs in the pass (abandoned in run 1: {abandoned:?})");
+    }
     assert_eq!(jobs(&sim).len(), 4, "every entity audited once in the pass");
     let cleared = marker(&s3).await;
     assert_eq!(
@@ -175,13 +182,16 @@ async fn a_marker_s_audited_entities_are_written_from_their_stored_data_without_
     let yesterday = (time::OffsetDateTime::now_utc() - time::Duration::days(1))
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
+    let an_hour_ago = (time::OffsetDateTime::now_utc() - time::Duration::hours(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
     // Stored data that differs from iamsim's (ec2 used, s3 not): the boundary must follow it.
     let marker = json!({"schema": "iamsweep.resume/v2", "account_id": ACCOUNT, "not_audited": [],
         "not_written": [{"arn": format!("arn:aws:iam::{ACCOUNT}:user/alice"), "kind": "user",
             "name": "alice", "path": "/", "status": "ok", "tags": {"stale": "tag"},
             "services": [{"namespace": "ec2", "name": "Amazon EC2", "last_authenticated": yesterday},
                          {"namespace": "s3", "name": "Amazon S3"}]}],
-        "written_at": "2026-11-23T12:00:00Z"});
+        "written_at": an_hour_ago});
     put(&s3, MARKER_KEY, &marker.to_string()).await;
     let answer = handle(&runtime, &scheduled(), Instant::now() + Duration::from_secs(900))
         .await
@@ -246,4 +256,29 @@ async fn an_old_marker_is_resumed_and_a_broken_one_means_a_full_pass() {
             (Some(false), Some(4))
         );
     }
+}
+
+/// Stored data older than a plan may be (`max_plan_age_hours`, 24 by default) is never written
+/// from: its entities are audited again, since the data may miss a use made since.
+#[tokio::test]
+async fn a_marker_s_data_older_than_a_plan_may_be_is_collected_again() {
+    let sim = Sim::start(&scenario("lambda.json"));
+    let s3 = sim.bucket("state").await;
+    let vars = [
+        ("IAMSWEEP_STATE", "s3://state/iamsweep"),
+        ("IAMSWEEP_JOURNAL", "s3://state/journal"),
+        ("IAMSWEEP_ENFORCE", "true"),
+    ];
+    let runtime = sim.runtime(&vars).await;
+    let marker = json!({"schema": "iamsweep.resume/v2", "account_id": ACCOUNT, "not_audited": [],
+        "not_written": [{"arn": format!("arn:aws:iam::{ACCOUNT}:user/alice"), "kind": "user",
+            "name": "alice", "path": "/", "status": "ok",
+            "services": [{"namespace": "ec2", "name": "Amazon EC2"}]}],
+        "written_at": "2026-01-01T00:00:00Z"});
+    put(&s3, MARKER_KEY, &marker.to_string()).await;
+    let answer = handle(&runtime, &scheduled(), Instant::now() + Duration::from_secs(900))
+        .await
+        .expect("answer");
+    assert_eq!((answer["resumed"].as_bool(), answer["entities"].as_u64()), (Some(true), Some(1)));
+    assert_eq!(jobs(&sim).len(), 1, "the old data is collected again: {:?}", jobs(&sim));
 }

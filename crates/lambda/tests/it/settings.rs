@@ -69,15 +69,16 @@ async fn a_zero_rate_is_refused_from_the_variable_and_the_config_as_the_cli_refu
     put(&sim, "config.toml", b"[audit]\nrate = 0\n").await;
     let env = lookup(&[("IAMSWEEP_CONFIG", "s3://state/config.toml")]).unwrap();
     let error = Runtime::from_config(sim.sdk().await, env).await.unwrap_err();
+    // The function adds its error kind's context; the cause is the CLI's very sentence.
     assert_eq!(
-        error.to_string(),
+        error.root_cause().to_string(),
         format!("`[audit] rate` in `s3://state/config.toml`: {RATE_ZERO}")
     );
 
     put(&sim, "config.toml", b"[audit]\nwindow_days = 0\n").await;
     let env = lookup(&[("IAMSWEEP_CONFIG", "s3://state/config.toml")]).unwrap();
     let error = Runtime::from_config(sim.sdk().await, env).await.unwrap_err();
-    assert!(error.to_string().contains("expected 1..=400 days, found 0"), "{error}");
+    assert!(format!("{error:#}").contains("expected 1..=400 days, found 0"), "{error:#}");
     assert!(sim.calls().iter().all(|call| call["service"] != "iam"), "no IAM call at all");
 }
 
