@@ -4,7 +4,10 @@
 //!
 //! Modules:
 //! - `advisor`: one entity's job, from start to classified services;
+//! - `applier`: `apply_until`'s stop instant, which starts no new entity but lets one that has
+//!   started finish its writes;
 //! - `rollback`: carrying out a rollback's steps when one of them fails.
 
 mod advisor;
+mod applier;
 mod rollback;
