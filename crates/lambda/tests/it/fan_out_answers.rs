@@ -19,8 +19,9 @@ use crate::sim::{Sim, repo_root, scenario};
 const MEMBER: &str = "210987654321";
 const LOCKED: &str = "333344445555";
 
-/// Field name -> JSON type, and the status, of an answer.
-fn shape(answer: &Value) -> (Vec<(String, &'static str)>, Value) {
+/// Field name -> JSON type, and the status, of an answer. A map, so key order does not count:
+/// `serde_json` keeps it or sorts it depending on which features the build unified.
+fn shape(answer: &Value) -> (std::collections::BTreeMap<String, &'static str>, Value) {
     let fields = answer
         .as_object()
         .map(Map::iter)
