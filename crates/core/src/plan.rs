@@ -412,19 +412,7 @@ pub fn build_plan(
         .map(|entity| (entity.name.as_str(), entity))
         .collect();
     let caller = snapshot.caller_arn.as_deref().and_then(Caller::parse);
-    let context = Context {
-        snapshot,
-        live,
-        settings,
-        groups: &groups,
-        caller: caller.as_ref(),
-        audit: AuditContext {
-            account_id: &snapshot.account_id,
-            action_level: snapshot.granularity == Granularity::Action,
-            window_days: settings.window_days,
-            collected_at: snapshot.collected_at,
-        },
-    };
+    let context = Context::new(snapshot, live, settings, &groups, caller.as_ref());
     let entities: Vec<EntityPlan> = report
         .entities
         .iter()
@@ -540,19 +528,7 @@ pub fn recompute_entity(plan: &Plan, facts: &EntityFacts) -> EntityPlan {
         live.policies.insert(arn, policy.clone());
     }
     let caller = plan.caller_arn.as_deref().and_then(Caller::parse);
-    let context = Context {
-        snapshot: &snapshot,
-        live: &live,
-        settings,
-        groups: &groups,
-        caller: caller.as_ref(),
-        audit: AuditContext {
-            account_id: &snapshot.account_id,
-            action_level: snapshot.granularity == Granularity::Action,
-            window_days: settings.window_days,
-            collected_at: snapshot.collected_at,
-        },
-    };
+    let context = Context::new(&snapshot, &live, settings, &groups, caller.as_ref());
     plan_entity(&facts.record, &facts.report, &context)
 }
 
@@ -563,6 +539,31 @@ struct Context<'a> {
     groups: &'a HashMap<&'a str, &'a EntityReport>,
     caller: Option<&'a Caller>,
     audit: AuditContext<'a>,
+}
+
+impl<'a> Context<'a> {
+    /// One way to set up the decisions, so `plan` and the verifier's recomputation cannot differ.
+    fn new(
+        snapshot: &'a Snapshot,
+        live: &'a LiveState,
+        settings: &'a EnforceSettings,
+        groups: &'a HashMap<&'a str, &'a EntityReport>,
+        caller: Option<&'a Caller>,
+    ) -> Self {
+        Context {
+            snapshot,
+            live,
+            settings,
+            groups,
+            caller,
+            audit: AuditContext {
+                account_id: &snapshot.account_id,
+                action_level: snapshot.granularity == Granularity::Action,
+                window_days: settings.window_days,
+                collected_at: snapshot.collected_at,
+            },
+        }
+    }
 }
 
 fn plan_entity(record: &EntityRecord, report: &EntityReport, context: &Context<'_>) -> EntityPlan {
