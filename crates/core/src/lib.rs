@@ -50,6 +50,7 @@ pub mod policy_versions;
 pub mod report;
 pub mod resolve;
 pub mod resume;
+pub mod risk;
 pub mod rollback;
 pub mod rollup;
 pub mod session;
