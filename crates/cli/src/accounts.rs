@@ -189,7 +189,7 @@ impl Output {
                 Output { writer: BufWriter::new(Box::new(file)), name }
             }
             None => Output {
-                writer: BufWriter::new(Box::new(std::io::stdout())),
+                writer: BufWriter::new(Box::new(crate::stdout::Stdout)),
                 name: "stdout".to_string(),
             },
         })

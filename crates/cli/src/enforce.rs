@@ -51,7 +51,10 @@ pub struct ApplyArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// Apply this plan file (from `plan --output`) instead of planning now.
-    #[arg(long, value_name = "PLAN.json", conflicts_with_all = ["snapshot", "save_snapshot", "replace_foreign_boundaries"])]
+    /// A plan file is applied whole, as reviewed: the selection flags (`--kinds`, `--name`,
+    /// `--path`, `--tag`) are refused with it; select when running `plan`.
+    #[arg(long, value_name = "PLAN.json", conflicts_with_all = ["snapshot", "save_snapshot",
+          "replace_foreign_boundaries", "kinds", "names", "paths", "tags"])]
     pub plan: Option<PathBuf>,
     /// Really write. Without it, print what would be written and write nothing.
     #[arg(long)]
@@ -60,7 +63,7 @@ pub struct ApplyArgs {
     /// [default: guardrails.max_changes, else 10].
     #[arg(long, value_name = "N")]
     pub max_changes: Option<usize>,
-    /// Journal location: a directory or `s3://bucket/prefix` [default: ./iamsweep-journal].
+    /// Journal location: a directory or `s3://bucket/prefix`.
     #[arg(long, value_name = "DIR_OR_S3_URI", default_value = DEFAULT_JOURNAL)]
     pub journal: String,
     /// Replace boundaries that iamsweep did not create (default: leave them and report them).
@@ -85,7 +88,7 @@ pub struct RollbackArgs {
     /// Really write. Without it, print what would be written and write nothing.
     #[arg(long)]
     pub apply: bool,
-    /// Journal location: a directory or `s3://bucket/prefix` [default: ./iamsweep-journal].
+    /// Journal location: a directory or `s3://bucket/prefix`.
     #[arg(long, value_name = "DIR_OR_S3_URI", default_value = DEFAULT_JOURNAL)]
     pub journal: String,
     /// A TOML configuration file (the boundary path and tag keys come from it).
@@ -207,6 +210,7 @@ async fn gather(
     let path = &enforce.boundary.path;
     if let Some(file) = &settings.snapshot {
         let mut snapshot = load_snapshot(file)?;
+        settings.selection.retain(&mut snapshot.entities);
         let caller = aws.caller().await?;
         if caller.account_id != snapshot.account_id {
             bail!(

@@ -4,8 +4,15 @@
 
 use anyhow::Context;
 
-/// `IAMSWEEP_LOG`: a tracing filter such as `debug` or `iamsweep_aws=trace` (default `info`).
+/// `IAMSWEEP_LOG`: a tracing filter such as `debug` or `iamsweep_aws=trace` (default: `info`
+/// for iamsweep's own crates, nothing from the AWS SDK's; `error` with `--quiet`). Set, it
+/// replaces the default whole, `--quiet` included: `IAMSWEEP_LOG=aws_config=warn` shows the
+/// SDK's credential warnings.
 pub const LOG: &str = "IAMSWEEP_LOG";
+
+/// `NO_COLOR`: when set to anything but the empty string, no colour even on a terminal
+/// (<https://no-color.org>).
+pub const NO_COLOR: &str = "NO_COLOR";
 
 /// `IAMSWEEP_POLL_FIRST_MS`: wait before the first poll of a job, in milliseconds (default
 /// 1000). Real jobs take seconds; tests against a simulator with no latency set it low.

@@ -5,7 +5,11 @@ use std::path::Path;
 use anyhow::Context;
 use iamsweep_aws::clients::Clients;
 use iamsweep_aws::collector::{Collection, collect};
+use iamsweep_core::analysis::analyze_owned;
+use iamsweep_core::compliance::Rules;
+use iamsweep_core::report::AuditReport;
 use iamsweep_core::snapshot::Snapshot;
+use time::OffsetDateTime;
 
 use crate::progress::Bar;
 use crate::settings::AuditSettings;
@@ -15,13 +19,29 @@ use crate::settings::AuditSettings;
 pub struct Facts {
     /// What was collected or loaded.
     pub snapshot: Snapshot,
+    /// Whether it was loaded from a saved snapshot: its figures (calls, throttles) are then
+    /// its collection's, not this run's.
+    pub offline: bool,
+}
+
+impl Facts {
+    /// Analyses the facts; an offline report says when its snapshot was collected.
+    pub fn analyze(self, rules: &Rules) -> AuditReport {
+        let collected_at = self.snapshot.collected_at;
+        let mut report = analyze_owned(self.snapshot, rules, OffsetDateTime::now_utc());
+        if self.offline {
+            report.snapshot_collected_at = Some(collected_at);
+        }
+        report
+    }
 }
 
 /// Loads the snapshot named by `--snapshot`, or collects one from AWS.
 pub async fn obtain(settings: &AuditSettings) -> anyhow::Result<Facts> {
     if let Some(path) = &settings.snapshot {
-        let snapshot = load_snapshot(path)?;
-        return Ok(Facts { snapshot });
+        let mut snapshot = load_snapshot(path)?;
+        settings.selection.retain(&mut snapshot.entities);
+        return Ok(Facts { snapshot, offline: true });
     }
     let config = settings.connection.load().await;
     let clients = Clients::new(&config);
@@ -39,7 +59,7 @@ pub async fn obtain(settings: &AuditSettings) -> anyhow::Result<Facts> {
             .with_context(|| format!("cannot write the snapshot to `{}`", path.display()))?;
         tracing::info!(path = %path.display(), "snapshot saved");
     }
-    Ok(Facts { snapshot })
+    Ok(Facts { snapshot, offline: false })
 }
 
 /// Reads and checks a snapshot file, naming the file, line and field of any problem.

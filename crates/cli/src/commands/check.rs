@@ -7,10 +7,8 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
-use iamsweep_core::analysis::analyze_owned;
 use iamsweep_core::model::Status;
 use iamsweep_core::report::{AuditReport, Verdict};
-use time::OffsetDateTime;
 
 use crate::cli::{CheckArgs, CheckFormat, LogFormat};
 use crate::settings::{AuditSettings, Targets};
@@ -35,7 +33,7 @@ pub async fn run(args: &CheckArgs, log_format: LogFormat) -> anyhow::Result<Exit
              --save-snapshot FILE`"
         );
     }
-    let report = analyze_owned(facts.snapshot, &rules, OffsetDateTime::now_utc());
+    let report = facts.analyze(&rules);
     logging::report_records(&report, log_format);
     logging::warn_errors(&report);
     match args.format {
@@ -45,7 +43,7 @@ pub async fn run(args: &CheckArgs, log_format: LogFormat) -> anyhow::Result<Exit
         }
     }
     let summary = &report.summary;
-    eprintln!(
+    crate::logging::status!(
         "{} of {} entities non-compliant, {} could not be evaluated",
         summary.verdict.non_compliant,
         summary.entities,
@@ -88,7 +86,7 @@ async fn run_accounts(
             rollup
         }
     };
-    eprintln!("{}", accounts::rollup_line(&rollup));
+    crate::logging::status!("{}", accounts::rollup_line(&rollup));
     Ok(ExitCode::from(gate(
         rollup.verdict.non_compliant,
         rollup.failed + rollup.status.error + rollup.status.skipped,

@@ -29,11 +29,11 @@ pub async fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         super::emit(Some(path), |out| {
             Ok(out.write_all(format!("{}\n", plan.to_json()).as_bytes())?)
         })?;
-        tracing::info!(path = %path.display(), "plan written");
+        super::wrote("plan", PlanFormat::Json, Some(path));
     }
     super::emit(None, |out| Ok(out.write_all(render(&plan, args.format).as_bytes())?))?;
     if args.format == PlanFormat::Json {
-        eprintln!("{}", summary_line(&plan));
+        crate::logging::status!("{}", summary_line(&plan));
     }
     Ok(ExitCode::SUCCESS)
 }
