@@ -126,6 +126,8 @@ pub struct Aws {
     pub pace: Pace,
     /// Retries.
     pub retry: RetryPolicy,
+    /// The `--profile`, named in credential errors.
+    pub profile: Option<String>,
 }
 
 impl Aws {
@@ -138,14 +140,19 @@ impl Aws {
             s3: S3 { client: s3::client(&sdk), retry },
             pace: Pace::new(rate),
             retry,
+            profile: connection.profile.clone(),
         }
     }
 
     /// Who runs iamsweep.
     pub async fn caller(&self) -> anyhow::Result<CallerIdentity> {
-        caller_identity(&self.clients.sts, &self.pace, &self.retry).await.context(
+        let result = caller_identity(&self.clients.sts, &self.pace, &self.retry).await.context(
             "could not identify the caller with sts:GetCallerIdentity; check the credentials",
-        )
+        );
+        match &self.profile {
+            Some(profile) => result.with_context(|| crate::source::profile_context(profile)),
+            None => result,
+        }
     }
 
     /// The journal at `location`.
@@ -231,7 +238,9 @@ async fn gather(
     collect_settings.include_local_policies = true;
     let bar = Bar::new();
     let Collection { snapshot, local_policies, .. } =
-        collect(&aws.clients, &collect_settings, &bar).await?;
+        collect(&aws.clients, &collect_settings, &bar)
+            .await
+            .map_err(|error| crate::source::naming_profile(error, aws.profile.as_deref()))?;
     bar.finish();
     if let Some(file) = &settings.save_snapshot {
         std::fs::write(file, snapshot.to_json())

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use iamsweep_aws::clients::Clients;
-use iamsweep_aws::collector::{Collection, collect};
+use iamsweep_aws::collector::{CollectError, Collection, collect};
 use iamsweep_core::analysis::analyze_owned;
 use iamsweep_core::compliance::Rules;
 use iamsweep_core::report::AuditReport;
@@ -46,7 +46,9 @@ pub async fn obtain(settings: &AuditSettings) -> anyhow::Result<Facts> {
     let config = settings.connection.load().await;
     let clients = Clients::new(&config);
     let bar = Bar::new();
-    let Collection { snapshot, .. } = collect(&clients, &settings.collect, &bar).await?;
+    let Collection { snapshot, .. } = collect(&clients, &settings.collect, &bar)
+        .await
+        .map_err(|error| naming_profile(error, settings.connection.profile.as_deref()))?;
     bar.finish();
     if let Some(path) = &settings.save_snapshot {
         let file = std::fs::File::create(path)
@@ -60,6 +62,25 @@ pub async fn obtain(settings: &AuditSettings) -> anyhow::Result<Facts> {
         tracing::info!(path = %path.display(), "snapshot saved");
     }
     Ok(Facts { snapshot, offline: false })
+}
+
+/// A collection error, naming the `--profile` when the credentials could not be used: "no
+/// credentials found" alone leaves the user guessing which profile was tried.
+pub fn naming_profile(error: CollectError, profile: Option<&str>) -> anyhow::Error {
+    let identity = matches!(error, CollectError::Identity(_));
+    let error = anyhow::Error::from(error);
+    match profile {
+        Some(profile) if identity => error.context(profile_context(profile)),
+        _ => error,
+    }
+}
+
+/// The words that name a profile in a credential error.
+pub fn profile_context(profile: &str) -> String {
+    format!(
+        "with the AWS profile \"{profile}\" (is it in the AWS config file? `aws configure \
+         list-profiles` lists them)"
+    )
 }
 
 /// Reads and checks a snapshot file, naming the file, line and field of any problem.

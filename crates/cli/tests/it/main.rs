@@ -17,7 +17,12 @@
 //!   writes; the version deleted at five is the one the dry run names;
 //! - `boundary`: boundaries of entities that used IAM: the containing document read back
 //!   whole, and the escalation risks `plan` and `audit` name;
-//! - `rollback`: rollback against a hostile journal and tags, the caller, a shared S3 journal.
+//! - `rollback`: rollback against a hostile journal and tags, the caller, a shared S3 journal;
+//! - `selection`: `--kinds`, `--name`, `--path`, `--tag` on live and snapshot inputs alike, jobs
+//!   only for the selected entities, hostile values, `apply --plan` refusing them;
+//! - `conventions`: completions, `--quiet`, `--version`, a closed stdout, no ANSI off a
+//!   terminal, help defaults, `--output` confirmation, config-relative lists, credential errors
+//!   naming the profile, the SDK's warnings kept out, offline figures.
 
 mod accounts;
 mod audit;
@@ -26,6 +31,7 @@ mod enforce;
 mod inputs;
 mod rollback;
 mod sdk;
+mod selection;
 mod sessions;
 mod sim;
 mod strict_inputs;
