@@ -38,7 +38,10 @@ pub fn init(format: LogFormat, quiet: bool) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(colour(std::io::stderr().is_terminal()));
+        .with_ansi(colour(
+            std::io::stderr().is_terminal(),
+            std::env::var_os(env_vars::NO_COLOR).as_deref(),
+        ));
     match format {
         LogFormat::Text => builder.with_target(false).init(),
         // `flatten_event` puts the fields at the top level, where the original's log searches
@@ -47,9 +50,10 @@ pub fn init(format: LogFormat, quiet: bool) {
     }
 }
 
-/// Whether to colour a stream: a terminal, and no `NO_COLOR` (any non-empty value).
-pub fn colour(is_terminal: bool) -> bool {
-    is_terminal && std::env::var_os(env_vars::NO_COLOR).is_none_or(|value| value.is_empty())
+/// Whether to colour a stream: it is a terminal, and `NO_COLOR` (its value passed in) is unset
+/// or empty, as <https://no-color.org> says.
+pub fn colour(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    is_terminal && no_color.is_none_or(|value| value.is_empty())
 }
 
 /// Whether `--quiet` was given.
@@ -95,5 +99,20 @@ pub fn warn_errors(report: &AuditReport) {
             "{count} of {} entities could not be audited; first: {first}",
             report.entities.len()
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+
+    use super::colour;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(colour(true, Some(OsStr::new(""))), "an empty NO_COLOR is unset");
+        assert!(!colour(true, Some(OsStr::new("1"))));
+        assert!(!colour(false, None), "a file or a pipe never gets escape codes");
     }
 }

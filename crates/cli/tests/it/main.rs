@@ -27,6 +27,7 @@
 mod accounts;
 mod audit;
 mod boundary;
+mod conventions;
 mod enforce;
 mod inputs;
 mod rollback;
