@@ -201,3 +201,30 @@ fn hostile_selection_values_are_refused_naming_the_flag_before_any_call() {
     }
     assert!(sim.calls().is_empty(), "bad input: no AWS call at all");
 }
+
+#[test]
+fn selection_applies_in_every_account_of_a_many_account_audit() {
+    let sim = Sim::builder(scenario("accounts.json")).record().start();
+    let output = sim.iamsweep(&[
+        "audit",
+        "--accounts",
+        "210987654321",
+        "--assume-role",
+        "Audit",
+        "--format",
+        "json",
+        "--rate",
+        "500",
+        "--path",
+        "/aws-service-role/",
+    ]);
+    assert_code(&output, 0);
+    let report = json(&output);
+    assert_eq!(names(&report), set(&["role/AWSServiceRoleForSupport"]));
+    assert_eq!(
+        jobs(&sim, 0),
+        set(&[
+            "arn:aws:iam::210987654321:role/aws-service-role/support.amazonaws.com/AWSServiceRoleForSupport"
+        ])
+    );
+}
