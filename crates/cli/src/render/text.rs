@@ -28,6 +28,7 @@ impl Style {
     }
 
     /// `width` columns, no colour.
+    #[cfg(test)]
     pub fn width(width: usize) -> Self {
         Style { width: Some(width.max(MIN_WIDTH)), colour: false }
     }
