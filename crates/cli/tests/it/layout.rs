@@ -69,8 +69,11 @@ fn the_demo_plan_at_80_and_200_columns_shows_what_each_boundary_keeps_and_remove
 
 /// Runs the binary on a pseudo-terminal of 100 columns, with `env`.
 fn on_a_terminal(env: &[(&str, &str)]) -> String {
-    let command =
-        format!("stty rows 50 cols 100; {} audit --snapshot {}", env!("CARGO_BIN_EXE_iamsweep"), demo());
+    let command = format!(
+        "stty rows 50 cols 100; {} audit --snapshot {}",
+        env!("CARGO_BIN_EXE_iamsweep"),
+        demo()
+    );
     let output = Command::new("script")
         .args(["-qec", &command, "/dev/null"])
         .env_clear()
