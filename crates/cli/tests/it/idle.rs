@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::sim::{Sim, json, scenario};
+use crate::sim::{Sim, iamsweep, json, repo_root, scenario};
 
 const IDLE: [&str; 4] = ["dormant", "empty", "forgotten", "retired"];
 
@@ -111,4 +111,43 @@ fn check_fail_on_idle_fails_exactly_the_idle_entities() {
     let text = stdout(&output);
     assert!(!text.contains("role/retired") && !text.contains("user/dormant"), "{text}");
     assert!(text.contains("role/forgotten") && text.contains("user/empty"), "{text}");
+}
+
+#[test]
+fn a_snapshot_with_a_malformed_or_future_role_last_used_is_refused_or_not_idle() {
+    let demo = std::fs::read_to_string(repo_root().join("examples/demo-snapshot.json")).unwrap();
+    let mut snapshot: serde_json::Value = serde_json::from_str(&demo).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hostile.json");
+    let index = snapshot["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|entity| entity["name"] == "app")
+        .unwrap();
+    snapshot["entities"][index]["role_last_used"] = "yesterday".into();
+    std::fs::write(&file, serde_json::to_string_pretty(&snapshot).unwrap()).unwrap();
+    let output = iamsweep(&["audit", "--snapshot", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(message.contains("hostile.json") && message.contains("line"), "{message}");
+    assert!(output.stdout.is_empty(), "a refusal writes no report");
+
+    // A RoleLastUsed in the future (clock skew) counts as recent use, as a service's does:
+    // a twin of role `app` that used no service is then not idle.
+    let mut record = snapshot["entities"][index].clone();
+    record["name"] = "twin".into();
+    record["arn"] = "arn:aws:iam::123456789012:role/twin".into();
+    for service in record["services"].as_array_mut().unwrap() {
+        service.as_object_mut().unwrap().remove("last_authenticated");
+    }
+    record["role_last_used"] = "2027-01-01T00:00:00Z".into();
+    snapshot["entities"][index]["role_last_used"] = serde_json::Value::Null;
+    snapshot["entities"].as_array_mut().unwrap().push(record);
+    std::fs::write(&file, serde_json::to_string_pretty(&snapshot).unwrap()).unwrap();
+    let output = iamsweep(&["audit", "--snapshot", file.to_str().unwrap(), "--format", "json"]);
+    let report = json(&output);
+    let twin = report["entities"].as_array().unwrap().iter().find(|e| e["name"] == "twin").unwrap();
+    assert_eq!(twin["used"], 0);
+    assert_eq!(twin["idle"], false, "{twin}");
 }
