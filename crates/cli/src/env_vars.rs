@@ -10,10 +10,6 @@ use anyhow::Context;
 /// SDK's credential warnings.
 pub const LOG: &str = "IAMSWEEP_LOG";
 
-/// `NO_COLOR`: when set to anything but the empty string, no colour even on a terminal
-/// (<https://no-color.org>).
-pub const NO_COLOR: &str = "NO_COLOR";
-
 /// `IAMSWEEP_POLL_FIRST_MS`: wait before the first poll of a job, in milliseconds (default
 /// 1000). Real jobs take seconds; tests against a simulator with no latency set it low.
 pub const POLL_FIRST_MS: &str = "IAMSWEEP_POLL_FIRST_MS";
@@ -22,6 +18,14 @@ pub const POLL_FIRST_MS: &str = "IAMSWEEP_POLL_FIRST_MS";
 /// (default: connect 10 s, read 30 s). Tests against a silent endpoint set it low. The Lambda
 /// reads the same variable.
 pub const TIMEOUT_MS: &str = "IAMSWEEP_TIMEOUT_MS";
+
+/// `NO_COLOR`: set to anything but the empty string, tables and logs are never coloured
+/// (<https://no-color.org>). Colour is only ever written to a terminal.
+pub const NO_COLOR: &str = "NO_COLOR";
+
+/// `COLUMNS`: the width tables wrap at when stdout is not a terminal (on a terminal, its
+/// width). Unset, output to a pipe or file is not wrapped.
+pub const COLUMNS: &str = "COLUMNS";
 
 /// The timeouts of every AWS call: [`TIMEOUT_MS`], or the defaults.
 pub fn timeouts() -> anyhow::Result<iamsweep_aws::clients::Timeouts> {

@@ -41,6 +41,7 @@ pub fn init(format: LogFormat, quiet: bool) {
         .with_ansi(colour(
             std::io::stderr().is_terminal(),
             std::env::var_os(env_vars::NO_COLOR).as_deref(),
+            std::env::var_os("TERM").as_deref(),
         ));
     match format {
         LogFormat::Text => builder.with_target(false).init(),
@@ -50,10 +51,15 @@ pub fn init(format: LogFormat, quiet: bool) {
     }
 }
 
-/// Whether to colour a stream: it is a terminal, and `NO_COLOR` (its value passed in) is unset
-/// or empty, as <https://no-color.org> says.
-pub fn colour(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
-    is_terminal && no_color.is_none_or(|value| value.is_empty())
+/// Whether to colour a stream, for logs and tables alike: it is a terminal, `NO_COLOR` is unset
+/// or empty (<https://no-color.org>), and `TERM` is not `dumb`. The variables' values are passed
+/// in, so the rule is tested without touching the environment.
+pub fn colour(
+    is_terminal: bool,
+    no_color: Option<&std::ffi::OsStr>,
+    term: Option<&std::ffi::OsStr>,
+) -> bool {
+    is_terminal && no_color.is_none_or(|value| value.is_empty()) && term.is_none_or(|t| t != "dumb")
 }
 
 /// Whether `--quiet` was given.
@@ -110,9 +116,11 @@ mod tests {
 
     #[test]
     fn colour_only_on_a_terminal_without_no_color() {
-        assert!(colour(true, None));
-        assert!(colour(true, Some(OsStr::new(""))), "an empty NO_COLOR is unset");
-        assert!(!colour(true, Some(OsStr::new("1"))));
-        assert!(!colour(false, None), "a file or a pipe never gets escape codes");
+        let xterm = Some(OsStr::new("xterm-256color"));
+        assert!(colour(true, None, xterm));
+        assert!(colour(true, Some(OsStr::new("")), xterm), "an empty NO_COLOR is unset");
+        assert!(!colour(true, Some(OsStr::new("1")), xterm));
+        assert!(!colour(true, None, Some(OsStr::new("dumb"))));
+        assert!(!colour(false, None, xterm), "a file or a pipe never gets escape codes");
     }
 }

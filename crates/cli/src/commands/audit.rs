@@ -24,7 +24,14 @@ pub async fn run(args: &AuditArgs, log_format: LogFormat) -> anyhow::Result<Exit
     let report = facts.analyze(&settings.default_rules());
     logging::report_records(&report, log_format);
     logging::warn_errors(&report);
-    super::emit(args.output.as_deref(), |out| render::write(&report, args.format, out))?;
+    // Colour and the terminal's width for stdout only, never in a file.
+    let style = match args.output {
+        Some(_) => render::text::Style::plain(),
+        None => render::text::Style::stdout(),
+    };
+    super::emit(args.output.as_deref(), |out| {
+        render::write_with(&report, args.format, out, &style)
+    })?;
     super::wrote("audit report", args.format, args.output.as_deref());
     Ok(ExitCode::SUCCESS)
 }

@@ -18,6 +18,9 @@
 //! - `boundary`: boundaries of entities that used IAM: the containing document read back
 //!   whole, and the escalation risks `plan` and `audit` name;
 //! - `rollback`: rollback against a hostile journal and tags, the caller, a shared S3 journal;
+//! - `idle`: idle users and roles (`RoleLastUsed` included) in every format and `--fail-on idle`;
+//! - `layout`: the demo's audit and plan tables at 80 and 200 columns, Markdown, colour only on
+//!   a terminal and never with `NO_COLOR`;
 //! - `selection`: `--kinds`, `--name`, `--path`, `--tag` on live and snapshot inputs alike, jobs
 //!   only for the selected entities, hostile values, `apply --plan` refusing them;
 //! - `conventions`: completions, `--quiet`, `--version`, a closed stdout, no ANSI off a
@@ -29,7 +32,9 @@ mod audit;
 mod boundary;
 mod conventions;
 mod enforce;
+mod idle;
 mod inputs;
+mod layout;
 mod rollback;
 mod sdk;
 mod selection;
