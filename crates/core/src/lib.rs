@@ -40,6 +40,7 @@ pub mod config;
 pub mod error;
 pub mod escalation;
 pub mod guardrails;
+pub mod html;
 pub mod journal;
 pub mod lists;
 pub mod model;
