@@ -1,6 +1,7 @@
-//! Rendering an audit report: table, JSON, CSV, Markdown.
+//! Rendering an audit report: table, JSON, CSV, Markdown, HTML.
 
 mod csv;
+pub mod html;
 mod markdown;
 mod table;
 
@@ -17,6 +18,7 @@ pub fn write(report: &AuditReport, format: Format, out: &mut dyn Write) -> anyho
         Format::Json => json(report, out)?,
         Format::Csv => out.write_all(csv::render(report)?.as_bytes())?,
         Format::Markdown => out.write_all(markdown::render(report).as_bytes())?,
+        Format::Html => out.write_all(html::audit(report).as_bytes())?,
     }
     Ok(())
 }
