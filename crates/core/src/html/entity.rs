@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::escape::{escape, push};
+use crate::effect::EffectService;
 use crate::escalation::describe;
 use crate::plan::{EntityPlan, Outcome};
 use crate::report::{EntityReport, ServiceReport, ServiceState};
@@ -235,6 +236,34 @@ fn granted_by(out: &mut String, entity: &EntityReport) {
     out.push_str("</ul></dd>");
 }
 
+/// `keeps (3)`: `s3 (2026-11-20), ...`; a removed service says whether it was stale or unused.
+fn effect_services(out: &mut String, class: &str, title: &str, services: &[EffectService]) {
+    let _ = write!(out, "<dt class=\"s-{class}\">{title} ({})</dt><dd>", services.len());
+    if services.is_empty() {
+        out.push_str("none");
+    }
+    for (index, service) in services.iter().enumerate() {
+        if index > 0 {
+            out.push_str(", ");
+        }
+        push(out, &service.namespace);
+        match (service.state, service.last_authenticated) {
+            (ServiceState::Used, Some(last)) => {
+                let _ = write!(out, " ({})", last.date());
+            }
+            (ServiceState::Stale, Some(last)) => {
+                let _ = write!(out, " (stale: {})", last.date());
+            }
+            (state, _) => {
+                if state != ServiceState::Used {
+                    let _ = write!(out, " ({})", state.as_str());
+                }
+            }
+        }
+    }
+    out.push_str("</dd>");
+}
+
 fn plan_outcome(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Change => "change",
@@ -263,10 +292,14 @@ pub fn changes(entity: &EntityPlan) -> String {
     if let Some(tags) = &entity.tags {
         parts.push(format!("tag {}", tags.set.len()));
     }
+    if entity.boundary.as_ref().is_some_and(|boundary| boundary.effect.base_actions_only) {
+        parts.push("base actions only".to_string());
+    }
     parts.join(", ")
 }
 
-/// What the plan does to the entity and why not more.
+/// What the plan does to the entity and why not more: for a boundary, what it keeps and
+/// removes ([`crate::effect::BoundaryEffect`], decided in one place for every format).
 fn plan_details(out: &mut String, plan: &EntityPlan) {
     if let Some(boundary) = &plan.boundary {
         let _ = write!(
@@ -275,6 +308,22 @@ fn plan_details(out: &mut String, plan: &EntityPlan) {
             escape(&boundary.policy_name),
             escape(&boundary.policy_arn)
         );
+        let effect = &boundary.effect;
+        if effect.base_actions_only {
+            out.push_str(
+                "<dt class=\"base-only\">base actions only</dt><dd class=\"base-only\">the \
+                 boundary keeps no service: anything this entity still runs is locked out</dd>",
+            );
+        }
+        effect_services(out, "used", "boundary keeps", &effect.keeps);
+        effect_services(out, "unused", "boundary removes", &effect.removes);
+        if !effect.base_actions.is_empty() {
+            let _ = write!(
+                out,
+                "<dt>base actions</dt><dd>{}</dd>",
+                escape(&effect.base_actions.join(", "))
+            );
+        }
     }
     if let Some(tags) = &plan.tags {
         out.push_str("<dt>tags</dt><dd>");

@@ -61,8 +61,8 @@ pub struct Overview {
     /// namespace -> (entities leaving it unused, entities leaving it stale).
     services: HashMap<Arc<str>, (usize, usize)>,
     findings: Vec<Finding>,
-    /// Plan counts: change, unchanged, skipped, boundaries written.
-    plan: Option<[usize; 4]>,
+    /// Plan counts: change, unchanged, skipped, boundaries written, base actions only.
+    plan: Option<[usize; 5]>,
 }
 
 impl Overview {
@@ -120,12 +120,15 @@ impl Overview {
 
     /// Adds a plan's counts.
     pub fn add_plan(&mut self, plan: &Plan) {
-        let counts = self.plan.get_or_insert([0; 4]);
+        let counts = self.plan.get_or_insert([0; 5]);
         for entity in &plan.entities {
             match entity.outcome {
                 Outcome::Change => counts[0] += 1,
                 Outcome::Unchanged => counts[1] += 1,
                 Outcome::Skipped => counts[2] += 1,
+            }
+            if entity.boundary.as_ref().is_some_and(|boundary| boundary.effect.base_actions_only) {
+                counts[4] += 1;
             }
         }
         counts[3] += plan.summary.restricted;
@@ -240,9 +243,10 @@ impl Overview {
         card("", "ok", self.status.ok);
         card("v-error", "error", self.status.error);
         card("v-skipped", "skipped", self.status.skipped);
-        if let Some([change, unchanged, skipped, boundaries]) = self.plan {
+        if let Some([change, unchanged, skipped, boundaries, base_only]) = self.plan {
             card("o-change", "plan: change", change);
             card("", "plan: boundaries written", boundaries);
+            card("base-only", "plan: base actions only", base_only);
             card("", "plan: unchanged", unchanged);
             card("o-skipped", "plan: skipped", skipped);
         }

@@ -227,3 +227,49 @@ fn a_plan_page_shows_each_entity_outcome_and_changes() {
         assert_eq!(cells[10], entity::changes(entity));
     }
 }
+
+/// The namespaces a `<dd>` lists, without their dates or states.
+fn listed(dd: &ElementRef<'_>) -> Vec<String> {
+    let text = text(dd);
+    if text == "none" {
+        return Vec::new();
+    }
+    text.split(", ").map(|item| item.split(' ').next().unwrap().to_string()).collect()
+}
+
+#[test]
+fn a_plan_page_shows_what_each_boundary_keeps_and_removes_and_marks_a_lockout() {
+    let (snapshot, report) = demo();
+    let settings = EnforceSettings::defaults(180);
+    let plan =
+        build_plan(&snapshot, &report, &LiveState::default(), &settings, report.generated_at);
+    let page = Html::parse_document(&plan_page(&report, &plan));
+    let mut bounded = 0;
+    let mut locked_out = 0;
+    for entity in &plan.entities {
+        let selector = format!("#entity-table tr[data-arn=\"{}\"]", entity.arn);
+        let row = select(&page, &selector)[0];
+        let Some(boundary) = &entity.boundary else {
+            assert!(select_in(&row, "dt.s-used + dd").len() <= 1, "usage only, no effect");
+            continue;
+        };
+        bounded += 1;
+        let terms: Vec<String> = select_in(&row, "dt").iter().map(text).collect();
+        let keeps = terms.iter().position(|term| term.starts_with("boundary keeps")).unwrap();
+        let removes = terms.iter().position(|term| term.starts_with("boundary removes")).unwrap();
+        let details: Vec<ElementRef<'_>> = select_in(&row, "dd");
+        let kept: Vec<String> = boundary.effect.kept_namespaces().map(String::from).collect();
+        let removed: Vec<String> = boundary.effect.removed_namespaces().map(String::from).collect();
+        assert_eq!(listed(&details[keeps]), kept, "{}", entity.arn);
+        assert_eq!(listed(&details[removes]), removed, "{}", entity.arn);
+        let marked = !select_in(&row, "dt.base-only").is_empty();
+        assert_eq!(marked, boundary.effect.base_actions_only, "{}", entity.arn);
+        if marked {
+            locked_out += 1;
+            assert!(text(&row).contains("base actions only"));
+        }
+    }
+    assert!(bounded > 0 && locked_out > 0, "the demo has both: {bounded} {locked_out}");
+    let card = select(&page, "#counts .card.base-only b");
+    assert_eq!(text(&card[0]), locked_out.to_string());
+}
