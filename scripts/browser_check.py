@@ -60,8 +60,11 @@ class Browser:
         self.answers, answers_write = os.pipe()
 
         def pipes_at_3_and_4():
-            os.dup2(commands_read, 3)
-            os.dup2(answers_write, 4)
+            # Copied out of the way first: a pipe may already be fd 3 or 4, and dup2 onto
+            # itself would leave it close-on-exec. os.dup2 makes the copies inheritable.
+            read, write = os.dup(commands_read), os.dup(answers_write)
+            os.dup2(read, 3)
+            os.dup2(write, 4)
 
         self.process = subprocess.Popen(
             [chromium, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
