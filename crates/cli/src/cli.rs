@@ -159,7 +159,8 @@ pub struct CheckArgs {
     /// Ignore services granted only by this policy (name or ARN); repeatable.
     #[arg(long, value_name = "NAME_OR_ARN")]
     pub ignore_policy: Vec<String>,
-    /// `text` (one line per finding) or `json` (the audit report).
+    /// `text` (one line per finding), `json` (the audit report) or `html` (the report as a
+    /// page); the exit code is the same.
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
 }
@@ -175,6 +176,9 @@ pub enum Format {
     Csv,
     /// A Markdown table, one row per entity.
     Markdown,
+    /// One self-contained HTML page (charts, sortable and filterable table), to open offline
+    /// or attach to a ticket.
+    Html,
 }
 
 /// `check` output formats.
@@ -184,6 +188,8 @@ pub enum CheckFormat {
     Text,
     /// The audit report as JSON.
     Json,
+    /// The audit report under the gate's rules, as one self-contained HTML page.
+    Html,
 }
 
 /// `--granularity`.

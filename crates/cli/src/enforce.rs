@@ -18,6 +18,7 @@ use iamsweep_core::analysis::analyze;
 use iamsweep_core::config::Config;
 use iamsweep_core::error::Location as ErrorLocation;
 use iamsweep_core::plan::{LiveState, Plan, build_plan};
+use iamsweep_core::report::AuditReport;
 use iamsweep_core::settings::EnforceSettings;
 use iamsweep_core::snapshot::Snapshot;
 use time::OffsetDateTime;
@@ -114,6 +115,8 @@ pub enum PlanFormat {
     Json,
     /// A Markdown table, for a pull request or a change ticket.
     Markdown,
+    /// One self-contained HTML page: the audit and, per entity, what the plan does.
+    Html,
 }
 
 /// The AWS side of an enforcement run: clients, one pace for every call, retries.
@@ -196,6 +199,15 @@ pub async fn make_plan(
     enforce: &EnforceSettings,
     aws: &Aws,
 ) -> anyhow::Result<Plan> {
+    Ok(make_plan_and_report(settings, enforce, aws).await?.0)
+}
+
+/// [`make_plan`], with the audit report it was made from (the HTML plan shows both).
+pub async fn make_plan_and_report(
+    settings: &AuditSettings,
+    enforce: &EnforceSettings,
+    aws: &Aws,
+) -> anyhow::Result<(Plan, AuditReport)> {
     if !matches!(settings.targets, crate::settings::Targets::Caller) {
         bail!(
             "plan and apply act on the account of the credentials; --accounts and \
@@ -206,7 +218,7 @@ pub async fn make_plan(
     let (snapshot, live) = gather(settings, enforce, aws).await?;
     let now = OffsetDateTime::now_utc();
     let report = analyze(&snapshot, &settings.default_rules(), now);
-    Ok(build_plan(&snapshot, &report, &live, enforce, now))
+    Ok((build_plan(&snapshot, &report, &live, enforce, now), report))
 }
 
 async fn gather(

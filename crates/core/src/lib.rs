@@ -41,6 +41,7 @@ pub mod effect;
 pub mod error;
 pub mod escalation;
 pub mod guardrails;
+pub mod html;
 pub mod journal;
 pub mod json_document;
 pub mod lists;

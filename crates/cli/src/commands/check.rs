@@ -38,6 +38,9 @@ pub async fn run(args: &CheckArgs, log_format: LogFormat) -> anyhow::Result<Exit
     logging::warn_errors(&report);
     match args.format {
         CheckFormat::Json => super::emit(None, |out| render::json(&report, out))?,
+        CheckFormat::Html => {
+            super::emit(None, |out| Ok(out.write_all(render::html::check(&report).as_bytes())?))?
+        }
         CheckFormat::Text => {
             super::emit(None, |out| Ok(out.write_all(findings(&report).as_bytes())?))?
         }
@@ -65,6 +68,9 @@ async fn run_accounts(
     let rollup = match args.format {
         CheckFormat::Json => {
             run.write_report(settings, rules, log_format, crate::cli::Format::Json, None).await?
+        }
+        CheckFormat::Html => {
+            run.write_report(settings, rules, log_format, crate::cli::Format::Html, None).await?
         }
         CheckFormat::Text => {
             // Each account's findings as soon as it is done, like the report.

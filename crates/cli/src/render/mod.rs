@@ -1,6 +1,7 @@
-//! Rendering an audit report: table, JSON, CSV, Markdown.
+//! Rendering an audit report: table, JSON, CSV, Markdown, HTML.
 
 mod csv;
+pub mod html;
 mod markdown;
 pub mod plan;
 mod table;
@@ -31,6 +32,7 @@ pub fn write_with(
         Format::Json => json(report, out)?,
         Format::Csv => out.write_all(csv::render(report)?.as_bytes())?,
         Format::Markdown => out.write_all(markdown::render(report).as_bytes())?,
+        Format::Html => out.write_all(html::audit(report).as_bytes())?,
     }
     Ok(())
 }
