@@ -149,6 +149,18 @@ pub enum Format {
     Csv,
     /// A Markdown table, one row per entity.
     Markdown,
+    /// AWS Security Finding Format: the body of Security Hub's `BatchImportFindings`, one
+    /// finding per entity (one account).
+    Asff,
+    /// OCSF 1.5.0 Detection Findings, a JSON array, one per entity (one account).
+    Ocsf,
+}
+
+impl Format {
+    /// Whether this format is findings of one account (`asff`, `ocsf`).
+    pub fn is_findings(self) -> bool {
+        matches!(self, Format::Asff | Format::Ocsf)
+    }
 }
 
 /// `check` output formats.
