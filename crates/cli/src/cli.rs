@@ -136,6 +136,10 @@ pub struct CheckArgs {
     /// `text` (one line per finding) or `json` (the audit report).
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
+    /// Fail only on findings of this severity or above: informational, low, medium, high or
+    /// critical [default: every finding].
+    #[arg(long, value_name = "LEVEL", value_parser = parse_severity)]
+    pub min_severity: Option<iamsweep_core::risk::Severity>,
 }
 
 /// Report formats.
@@ -202,6 +206,12 @@ impl From<FailOnArg> for FailOn {
 fn parse_kind(text: &str) -> Result<iamsweep_core::model::EntityKind, String> {
     iamsweep_core::model::EntityKind::parse(text)
         .ok_or_else(|| format!("expected `users`, `roles` or `groups`, found `{text}`"))
+}
+
+fn parse_severity(text: &str) -> Result<iamsweep_core::risk::Severity, String> {
+    iamsweep_core::risk::Severity::parse(text).ok_or_else(|| {
+        format!("expected `informational`, `low`, `medium`, `high` or `critical`, found `{text}`")
+    })
 }
 
 fn parse_account_id(text: &str) -> Result<String, String> {

@@ -17,12 +17,14 @@
 //!   writes; the version deleted at five is the one the dry run names;
 //! - `boundary`: boundaries of entities that used IAM: the containing document read back
 //!   whole, and the escalation risks `plan` and `audit` name;
+//! - `findings`: `audit --format asff|ocsf` and `check --min-severity` exit codes;
 //! - `rollback`: rollback against a hostile journal and tags, the caller, a shared S3 journal.
 
 mod accounts;
 mod audit;
 mod boundary;
 mod enforce;
+mod findings;
 mod inputs;
 mod rollback;
 mod sdk;
