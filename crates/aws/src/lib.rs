@@ -31,6 +31,7 @@ pub mod pace;
 pub mod retry;
 pub mod rollback;
 pub mod s3;
+pub mod securityhub;
 pub mod session;
 pub mod transport;
 

@@ -5,13 +5,13 @@
 
 use time::{Duration, OffsetDateTime};
 
-use crate::compliance::{Rules, idle, judge};
+use crate::compliance::{Rules, flagged, idle, judge};
 use crate::escalation::risks_of_usage;
 use crate::model::{EntityRecord, Status};
 use crate::report::{
     AUDIT_SCHEMA, AuditReport, EntityReport, ServiceReport, ServiceState, Summary, Verdict,
 };
-use crate::risk;
+use crate::risk::{self, Severity};
 use crate::snapshot::Snapshot;
 
 /// Where a service stands at `now` for a window of `window_days`.
@@ -98,6 +98,7 @@ pub fn analyze_entity_owned(
         }
         reasons
     });
+    let flagged_severity = risk::entity_severity(flagged(&entity.services, rules, now));
     let mut records = std::mem::take(&mut entity.services);
     // The order every format lists services in, decided once here.
     records.sort_by(|a, b| risk::compare_services(&a.namespace, &b.namespace));
@@ -140,6 +141,10 @@ pub fn analyze_entity_owned(
         coverage_percent,
         idle: idle_reason.is_some(),
         role_last_used: entity.role_last_used,
+        severity: verdict.map(|verdict| match verdict {
+            Verdict::Compliant => Severity::Informational,
+            Verdict::NonCompliant => flagged_severity,
+        }),
         verdict,
         reasons,
         services,
@@ -174,7 +179,10 @@ fn summarize(entities: &[EntityReport], snapshot: &Snapshot) -> Summary {
         }
         match entity.verdict {
             Some(Verdict::Compliant) => summary.verdict.compliant += 1,
-            Some(Verdict::NonCompliant) => summary.verdict.non_compliant += 1,
+            Some(Verdict::NonCompliant) => {
+                summary.verdict.non_compliant += 1;
+                summary.severity.add(entity.severity.unwrap_or(Severity::Low));
+            }
             None => {}
         }
         summary.idle += usize::from(entity.idle);

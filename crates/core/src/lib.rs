@@ -9,6 +9,10 @@
 //! Settings of every run come from [`resolve::resolve`] (flags or environment over the config
 //! file over the defaults, every number bounded), the one resolver of the CLI and the Lambda.
 //!
+//! Findings: [`risk`] ranks services by the risk class of their namespace (shipped data) and
+//! gives every entity and service of a report its severity; [`findings`] turns a report into ASFF
+//! (Security Hub's `BatchImportFindings` body) and OCSF Detection Findings.
+//!
 //! Enforcement, in the order the binaries use it:
 //! [`settings::EnforceSettings::resolve`] (config + window + list files read by [`lists`]) ->
 //! [`plan::build_plan`] (snapshot + report + [`plan::LiveState`]; skips decided in
@@ -40,6 +44,7 @@ pub mod config;
 pub mod effect;
 pub mod error;
 pub mod escalation;
+pub mod findings;
 pub mod guardrails;
 pub mod html;
 pub mod journal;

@@ -11,6 +11,7 @@ use crate::escalation::EscalationRisk;
 use crate::model::{
     ActionRecord, EntityKind, Granularity, MemberAccess, PolicyRef, ServiceRecord, Status,
 };
+use crate::risk::Severity;
 
 /// The `schema` value of the audit JSON output.
 pub const AUDIT_SCHEMA: &str = "iamsweep.audit/v1";
@@ -42,6 +43,32 @@ pub struct AuditReport {
         with = "time::serde::rfc3339::option"
     )]
     pub snapshot_collected_at: Option<OffsetDateTime>,
+}
+
+impl AuditReport {
+    /// The entities most serious first, the order a person reads them in (tables, HTML): the
+    /// non-compliant ones by severity, CRITICAL first, then those that could not be evaluated,
+    /// then the compliant ones; report order (users, roles, groups, by name) within each.
+    pub fn by_severity(&self) -> Vec<&EntityReport> {
+        let mut entities: Vec<&EntityReport> = self.entities.iter().collect();
+        entities.sort_by_key(|entity| std::cmp::Reverse(attention(entity)));
+        entities
+    }
+}
+
+/// How much an entity asks for attention: its severity when non-compliant (LOW..CRITICAL rank
+/// 2..=5), an unevaluated entity 1, a compliant one 0.
+fn attention(entity: &EntityReport) -> u8 {
+    match entity.verdict {
+        Some(Verdict::NonCompliant) => match entity.severity.unwrap_or(Severity::Low) {
+            Severity::Critical => 5,
+            Severity::High => 4,
+            Severity::Medium => 3,
+            Severity::Low | Severity::Informational => 2,
+        },
+        None => 1,
+        Some(Verdict::Compliant) => 0,
+    }
 }
 
 /// Whether an entity passes the compliance rules.
@@ -133,6 +160,11 @@ pub struct EntityReport {
     pub verdict: Option<Verdict>,
     /// Why the entity is not compliant, one sentence per rule broken.
     pub reasons: Vec<String>,
+    /// How serious the entity's finding is (see [`crate::risk`]): the highest class among the
+    /// services its verdict counts, INFORMATIONAL when compliant, `None` without a verdict.
+    /// Absent from reports written before it existed, which read as `None`.
+    #[serde(default)]
+    pub severity: Option<Severity>,
     /// Every granted service, by risk then namespace ([`crate::risk::compare_services`]), the
     /// order every format lists them in.
     pub services: Vec<ServiceReport>,
@@ -151,6 +183,10 @@ pub struct ServiceReport {
     pub name: Arc<str>,
     /// Used, stale or unused.
     pub state: ServiceState,
+    /// [`crate::risk::service_severity`] of the namespace in `state`; `None` only in reports
+    /// written before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
     /// Last access within the tracking period.
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_authenticated: Option<OffsetDateTime>,
@@ -180,6 +216,7 @@ impl ServiceReport {
     /// [`ServiceReport::new`], consuming the record.
     pub fn from_record(record: ServiceRecord, state: ServiceState) -> Self {
         ServiceReport {
+            severity: Some(crate::risk::service_severity(&record.namespace, state)),
             namespace: record.namespace,
             name: record.name,
             state,
@@ -209,6 +246,9 @@ pub struct Summary {
     /// Idle entities (no service used within the window; see [`EntityReport::idle`]).
     #[serde(default)]
     pub idle: usize,
+    /// Non-compliant entities per severity (absent from reports written before it existed).
+    #[serde(default)]
+    pub severity: SeverityCounts,
     /// Calls answered with `Throttling` during collection.
     pub throttles: u64,
     /// AWS calls made during collection, retries included.
@@ -237,4 +277,69 @@ pub struct VerdictCounts {
     /// Non-compliant entities.
     #[serde(rename = "NON_COMPLIANT")]
     pub non_compliant: usize,
+}
+
+/// Non-compliant entities per severity: what `check --min-severity` gates on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeverityCounts {
+    /// CRITICAL findings.
+    #[serde(rename = "CRITICAL")]
+    pub critical: usize,
+    /// HIGH findings.
+    #[serde(rename = "HIGH")]
+    pub high: usize,
+    /// MEDIUM findings.
+    #[serde(rename = "MEDIUM")]
+    pub medium: usize,
+    /// LOW findings.
+    #[serde(rename = "LOW")]
+    pub low: usize,
+    /// INFORMATIONAL findings (none today: a non-compliant entity has at least one unused or
+    /// stale service, LOW at least).
+    #[serde(rename = "INFORMATIONAL")]
+    pub informational: usize,
+}
+
+impl SeverityCounts {
+    /// Counts one finding of `severity`.
+    pub fn add(&mut self, severity: Severity) {
+        *self.slot(severity) += 1;
+    }
+
+    /// Adds another set of counts.
+    pub fn add_all(&mut self, other: &SeverityCounts) {
+        for level in Severity::ALL {
+            *self.slot(level) += other.get(level);
+        }
+    }
+
+    /// The count of `severity`.
+    pub fn get(&self, severity: Severity) -> usize {
+        match severity {
+            Severity::Critical => self.critical,
+            Severity::High => self.high,
+            Severity::Medium => self.medium,
+            Severity::Low => self.low,
+            Severity::Informational => self.informational,
+        }
+    }
+
+    /// The findings at or above `minimum`.
+    pub fn at_or_above(&self, minimum: Severity) -> usize {
+        Severity::ALL
+            .into_iter()
+            .filter(|level| *level >= minimum)
+            .map(|level| self.get(level))
+            .sum()
+    }
+
+    fn slot(&mut self, severity: Severity) -> &mut usize {
+        match severity {
+            Severity::Critical => &mut self.critical,
+            Severity::High => &mut self.high,
+            Severity::Medium => &mut self.medium,
+            Severity::Low => &mut self.low,
+            Severity::Informational => &mut self.informational,
+        }
+    }
 }

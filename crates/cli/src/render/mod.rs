@@ -1,6 +1,7 @@
-//! Rendering an audit report: table, JSON, CSV, Markdown, HTML.
+//! Rendering an audit report: table, JSON, CSV, Markdown, HTML, and findings (ASFF, OCSF).
 
 mod csv;
+pub mod findings;
 pub mod html;
 mod markdown;
 pub mod plan;
@@ -33,6 +34,9 @@ pub fn write_with(
         Format::Csv => out.write_all(csv::render(report)?.as_bytes())?,
         Format::Markdown => out.write_all(markdown::render(report).as_bytes())?,
         Format::Html => out.write_all(html::audit(report).as_bytes())?,
+        Format::Asff | Format::Ocsf => {
+            findings::write(report, format, &findings::context(report, None), out)?
+        }
     }
     Ok(())
 }

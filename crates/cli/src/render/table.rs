@@ -16,9 +16,10 @@ pub const LISTED: usize = 10;
 
 const NUMBERS: [&str; 5] = ["GRANTED", "USED", "STALE", "UNUSED", "COVERAGE"];
 
-/// The table, then the summary line and the escalation risks, laid out for `style`.
+/// The table, most serious entities first ([`AuditReport::by_severity`]), then the summary line
+/// and the escalation risks, laid out for `style`.
 pub fn render(report: &AuditReport, style: &Style) -> String {
-    let rows: Vec<Row<'_>> = report.entities.iter().map(Row::of).collect();
+    let rows: Vec<Row<'_>> = report.by_severity().into_iter().map(Row::of).collect();
     let kind_width = rows.iter().map(|row| columns(row.kind)).chain([4]).max().unwrap_or(4);
     let mut number_widths = NUMBERS.map(columns);
     for row in &rows {

@@ -17,6 +17,7 @@
 //!   writes; the version deleted at five is the one the dry run names;
 //! - `boundary`: boundaries of entities that used IAM: the containing document read back
 //!   whole, and the escalation risks `plan` and `audit` name;
+//! - `findings`: `audit --format asff|ocsf` and `check --min-severity` exit codes;
 //! - `rollback`: rollback against a hostile journal and tags, the caller, a shared S3 journal;
 //! - `idle`: idle users and roles (`RoleLastUsed` included) in every format and `--fail-on idle`;
 //! - `layout`: the demo's audit and plan tables at 80 and 200 columns, Markdown, colour only on
@@ -32,6 +33,7 @@ mod audit;
 mod boundary;
 mod conventions;
 mod enforce;
+mod findings;
 mod idle;
 mod inputs;
 mod layout;
