@@ -47,7 +47,8 @@ def configure(args: argparse.Namespace, account_id: str) -> None:
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-    from . import advisor, caller, clock, faults, iam_extras, other_services, sessions
+    from . import (advisor, caller, clock, faults, iam_extras, other_services, securityhub,
+                   sessions)
     from .settings import current
 
     clock.configure(args.clock_offset_days)
@@ -74,6 +75,7 @@ def configure(args: argparse.Namespace, account_id: str) -> None:
     advisor.install()
     iam_extras.install()
     other_services.install()
+    securityhub.install()
     caller.install()
     sessions.install()
     from . import list_truncation
