@@ -53,6 +53,7 @@ pub mod resume;
 pub mod risk;
 pub mod rollback;
 pub mod rollup;
+pub mod securityhub;
 pub mod session;
 pub mod settings;
 pub mod snapshot;
