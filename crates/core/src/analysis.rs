@@ -5,12 +5,13 @@
 
 use time::{Duration, OffsetDateTime};
 
-use crate::compliance::{Rules, judge};
+use crate::compliance::{Rules, flagged, judge};
 use crate::escalation::risks_of_usage;
 use crate::model::{EntityRecord, Status};
 use crate::report::{
     AUDIT_SCHEMA, AuditReport, EntityReport, ServiceReport, ServiceState, Summary, Verdict,
 };
+use crate::risk::{self, Severity};
 use crate::snapshot::Snapshot;
 
 /// Where a service stands at `now` for a window of `window_days`.
@@ -83,6 +84,7 @@ pub fn analyze_entity_owned(
 ) -> EntityReport {
     let collected = entity.status == Status::Ok;
     let judged = collected.then(|| judge(&entity.services, rules, now));
+    let flagged_severity = risk::entity_severity(flagged(&entity.services, rules, now));
     let mut records = std::mem::take(&mut entity.services);
     records.sort_by(|a, b| a.namespace.cmp(&b.namespace));
     let services: Vec<ServiceReport> = records
@@ -122,6 +124,10 @@ pub fn analyze_entity_owned(
         stale,
         unused,
         coverage_percent,
+        severity: verdict.map(|verdict| match verdict {
+            Verdict::Compliant => Severity::Informational,
+            Verdict::NonCompliant => flagged_severity,
+        }),
         verdict,
         reasons,
         services,

@@ -51,8 +51,24 @@ impl Rules {
     }
 }
 
-/// The reasons `services` break `rules` at `now`; empty when compliant.
-pub fn judge(services: &[ServiceRecord], rules: &Rules, now: OffsetDateTime) -> Vec<String> {
+/// The namespaces that break `rules` at `now` (the unused ones, then the stale ones, each
+/// only when its rule is on): what a verdict counts, and so what a finding's severity follows.
+pub fn flagged<'a>(
+    services: &'a [ServiceRecord],
+    rules: &Rules,
+    now: OffsetDateTime,
+) -> Vec<&'a str> {
+    let (unused, stale) = broken(services, rules, now);
+    let unused = unused.into_iter().filter(|_| rules.fail_on_unused);
+    unused.chain(stale.into_iter().filter(|_| rules.fail_on_stale)).collect()
+}
+
+/// The counted services never used and those not used for `stale_days`, in input order.
+fn broken<'a>(
+    services: &'a [ServiceRecord],
+    rules: &Rules,
+    now: OffsetDateTime,
+) -> (Vec<&'a str>, Vec<&'a str>) {
     let mut unused: Vec<&str> = Vec::new();
     let mut stale: Vec<&str> = Vec::new();
     let stale_after = Duration::days(i64::from(rules.stale_days));
@@ -63,6 +79,12 @@ pub fn judge(services: &[ServiceRecord], rules: &Rules, now: OffsetDateTime) -> 
             Some(_) => {}
         }
     }
+    (unused, stale)
+}
+
+/// The reasons `services` break `rules` at `now`; empty when compliant.
+pub fn judge(services: &[ServiceRecord], rules: &Rules, now: OffsetDateTime) -> Vec<String> {
+    let (mut unused, mut stale) = broken(services, rules, now);
     unused.sort_unstable();
     stale.sort_unstable();
     let mut reasons = Vec::new();

@@ -39,6 +39,7 @@ pub mod compliance;
 pub mod config;
 pub mod error;
 pub mod escalation;
+pub mod findings;
 pub mod guardrails;
 pub mod journal;
 pub mod lists;

@@ -11,6 +11,7 @@ use crate::escalation::EscalationRisk;
 use crate::model::{
     ActionRecord, EntityKind, Granularity, MemberAccess, PolicyRef, ServiceRecord, Status,
 };
+use crate::risk::Severity;
 
 /// The `schema` value of the audit JSON output.
 pub const AUDIT_SCHEMA: &str = "iamsweep.audit/v1";
@@ -112,6 +113,11 @@ pub struct EntityReport {
     pub verdict: Option<Verdict>,
     /// Why the entity is not compliant, one sentence per rule broken.
     pub reasons: Vec<String>,
+    /// How serious the entity's finding is (see [`crate::risk`]): the highest class among the
+    /// services its verdict counts, INFORMATIONAL when compliant, `None` without a verdict.
+    /// Absent from reports written before it existed, which read as `None`.
+    #[serde(default)]
+    pub severity: Option<Severity>,
     /// Every granted service, by namespace.
     pub services: Vec<ServiceReport>,
     /// For a user or role that used IAM: the escalation paths a boundary of its used services
@@ -129,6 +135,10 @@ pub struct ServiceReport {
     pub name: Arc<str>,
     /// Used, stale or unused.
     pub state: ServiceState,
+    /// [`crate::risk::service_severity`] of the namespace in `state`; `None` only in reports
+    /// written before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
     /// Last access within the tracking period.
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_authenticated: Option<OffsetDateTime>,
@@ -158,6 +168,7 @@ impl ServiceReport {
     /// [`ServiceReport::new`], consuming the record.
     pub fn from_record(record: ServiceRecord, state: ServiceState) -> Self {
         ServiceReport {
+            severity: Some(crate::risk::service_severity(&record.namespace, state)),
             namespace: record.namespace,
             name: record.name,
             state,

@@ -5,6 +5,7 @@
 //!   live state the way IAM would;
 //! - `documents`: boundary documents as insta snapshots, evaluated with `policy_eval` against
 //!   the escapes they must deny (and a mutation test of their protective statements);
+//! - `findings`: the demo snapshot's findings (insta) and the ASFF limits and mappings;
 //! - `plan`: scenarios of `build_plan`, its checks, and the round trip through JSON;
 //! - `properties`: proptest properties of boundaries, plans and tag values;
 //! - `resolve`: the settings resolver's bounds, sources and precedence;
@@ -12,6 +13,7 @@
 //!   change is refused (a property), times, duplicates, tags and documents.
 
 mod documents;
+mod findings;
 mod plan;
 mod properties;
 mod resolve;
