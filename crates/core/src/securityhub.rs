@@ -21,8 +21,13 @@
 
 use std::collections::{HashMap, HashSet};
 
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::findings::FindingContext;
+use crate::findings::asff::{self, kind_of_arn};
 use crate::model::{EntityKind, Status};
-use crate::report::Verdict;
+use crate::report::{AuditReport, EntityReport, Verdict};
 
 /// `RecordState` of a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,27 +207,6 @@ pub fn decide(audited: &[Audited], existing: &[Existing], scope: &Scope) -> Vec<
     decisions
 }
 
-/// The kind of an IAM user, role or group ARN (`arn:PARTITION:iam::ACCOUNT:role/path/name`).
-pub fn kind_of_arn(arn: &str) -> Option<EntityKind> {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(_), Some("iam"), Some(_), Some(_), Some(resource)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
-    match resource.split('/').next()? {
-        "user" => Some(EntityKind::User),
-        "role" => Some(EntityKind::Role),
-        "group" => Some(EntityKind::Group),
-        _ => None,
-    }
-}
-
 /// Counts of decisions by verb, for the summary line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -249,6 +233,58 @@ impl Counts {
             }
         }
         counts
+    }
+}
+
+/// The findings an import sends, each with the index of its decision in `decisions`: the
+/// report's finding (made by [`crate::findings::asff`]) for an entity to create, update or
+/// archive, keeping the earlier finding's first observation; a closing finding for a deleted
+/// entity. Decisions that send nothing have no finding.
+pub fn outgoing(
+    report: &AuditReport,
+    context: &FindingContext,
+    decisions: &[Decision],
+    existing: &[Existing],
+) -> Vec<(usize, asff::Finding)> {
+    let entities: HashMap<&str, &EntityReport> =
+        report.entities.iter().map(|entity| (entity.arn.as_str(), entity)).collect();
+    let earlier: HashMap<&str, &Existing> =
+        existing.iter().map(|finding| (finding.id.as_str(), finding)).collect();
+    let mut out = Vec::new();
+    for (index, decision) in decisions.iter().enumerate() {
+        let first_seen = earlier
+            .get(decision.finding_id.as_str())
+            .and_then(|earlier| earlier.first_seen());
+        let finding = match (&decision.action, entities.get(decision.entity_arn.as_str())) {
+            (Action::Import { .. }, Some(entity)) => asff::finding(entity, report, context),
+            (Action::ArchiveCompliant { .. }, Some(entity)) => {
+                asff::finding(entity, report, context).archived()
+            }
+            (Action::ArchiveDeleted, _) => {
+                let Some(kind) = kind_of_arn(&decision.entity_arn) else { continue };
+                asff::deleted(kind, &decision.entity_arn, &report.account_id, context)
+            }
+            _ => continue,
+        };
+        let mut finding = match first_seen {
+            Some(first_seen) => finding.observed_since(first_seen),
+            None => finding,
+        };
+        // The id Security Hub holds is the one to update, whatever the id rule makes of it.
+        finding.id = decision.finding_id.clone();
+        out.push((index, finding));
+    }
+    out
+}
+
+impl Existing {
+    /// The earlier of `FirstObservedAt` and `CreatedAt`, when Security Hub gave a readable one.
+    pub fn first_seen(&self) -> Option<OffsetDateTime> {
+        [&self.first_observed_at, &self.created_at]
+            .into_iter()
+            .filter_map(|text| text.as_deref())
+            .filter_map(|text| OffsetDateTime::parse(text, &Rfc3339).ok())
+            .min()
     }
 }
 
@@ -350,10 +386,75 @@ mod tests {
     }
 
     #[test]
-    fn arns_name_their_kind() {
-        assert_eq!(kind_of_arn("arn:aws:iam::1:user/a/b"), Some(EntityKind::User));
-        assert_eq!(kind_of_arn("arn:aws-cn:iam::1:group/g"), Some(EntityKind::Group));
-        assert_eq!(kind_of_arn("arn:aws:iam::1:policy/p"), None);
-        assert_eq!(kind_of_arn("role/x"), None);
+    fn outgoing_findings_keep_the_first_observation_and_close_what_is_done() {
+        use crate::analysis::analyze;
+        use crate::compliance::Rules;
+        use crate::findings::asff::{ComplianceStatus, RecordState as AsffState};
+        use crate::snapshot::Snapshot;
+        use time::macros::datetime;
+
+        let snapshot =
+            Snapshot::from_json(include_str!("../../../examples/demo-snapshot.json")).unwrap();
+        let report = analyze(&snapshot, &Rules::new(180), datetime!(2026-11-23 12:00 UTC));
+        let context = FindingContext::for_report(&report, "eu-west-1");
+        let failing = report
+            .entities
+            .iter()
+            .find(|e| e.verdict == Some(Verdict::NonCompliant))
+            .expect("a non-compliant entity");
+        let passing = report
+            .entities
+            .iter()
+            .find(|e| e.verdict == Some(Verdict::Compliant))
+            .expect("a compliant entity");
+        let id = |arn: &str| crate::findings::finding_id("aws", &report.account_id, arn);
+        let gone_arn = format!("arn:aws:iam::{}:role/gone", report.account_id);
+        let earlier = |arn: &str, first: &str| Existing {
+            id: id(arn),
+            resource_arn: arn.to_string(),
+            record_state: RecordState::Active,
+            compliance: Some("FAILED".to_string()),
+            first_observed_at: Some(first.to_string()),
+            created_at: Some("2026-03-01T00:00:00.000Z".to_string()),
+        };
+        let existing = vec![
+            earlier(&failing.arn, "2026-02-01T00:00:00.000Z"),
+            earlier(&passing.arn, "2026-02-02T00:00:00Z"),
+            earlier(&gone_arn, "2026-02-03T00:00:00Z"),
+        ];
+        let audited: Vec<Audited> = report
+            .entities
+            .iter()
+            .map(|e| Audited {
+                arn: e.arn.clone(),
+                finding_id: id(&e.arn),
+                status: e.status,
+                verdict: e.verdict,
+            })
+            .collect();
+        let scope = Scope { kinds: EntityKind::ALL.to_vec(), narrowed: false };
+        let decisions = decide(&audited, &existing, &scope);
+        let sent = outgoing(&report, &context, &decisions, &existing);
+        let by_arn = |arn: &str| {
+            sent.iter()
+                .map(|(_, finding)| finding)
+                .find(|finding| finding.resources[0].id == arn)
+                .unwrap_or_else(|| panic!("a finding for {arn}"))
+        };
+        let updated = by_arn(&failing.arn);
+        assert_eq!(updated.first_observed_at, datetime!(2026-02-01 00:00 UTC));
+        assert_eq!(updated.created_at, datetime!(2026-02-01 00:00 UTC));
+        assert_eq!(updated.record_state, AsffState::Active);
+        assert_eq!(updated.id, id(&failing.arn));
+        let closed = by_arn(&passing.arn);
+        assert_eq!(closed.record_state, AsffState::Archived);
+        assert_eq!(closed.compliance.status, ComplianceStatus::Passed);
+        assert_eq!(closed.first_observed_at, datetime!(2026-02-02 00:00 UTC));
+        let gone = by_arn(&gone_arn);
+        assert_eq!(gone.record_state, AsffState::Archived);
+        assert_eq!(gone.first_observed_at, datetime!(2026-02-03 00:00 UTC));
+        // Every decision that sends has exactly one finding; the others none.
+        let sending = decisions.iter().filter(|d| d.action.sends()).count();
+        assert_eq!(sent.len(), sending);
     }
 }
