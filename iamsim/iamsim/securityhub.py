@@ -125,6 +125,14 @@ def _refusal(finding: dict, backend: SecurityHubBackend) -> str | None:
         return f"missing required field(s): {', '.join(missing)}"
     if not isinstance(finding["Resources"], list) or not finding["Resources"]:
         return "Finding must contain at least one resource in the Resources array"
+    from .settings import current
+
+    for resource in finding["Resources"]:
+        if isinstance(resource, dict) and resource.get("Id") in current.refuse_finding_resources:
+            return f"refused by the scenario: {resource.get('Id')}"
+    if finding["AwsAccountId"] != backend.account_id:
+        return (f"AwsAccountId {finding['AwsAccountId']} is not the caller's account "
+                f"{backend.account_id}")
     product = finding["ProductArn"]
     parts = str(product).split(":")
     if len(parts) < 6 or parts[2] != "securityhub" or parts[3] != backend.region_name \

@@ -38,7 +38,9 @@ def finding(name: str, **fields) -> dict:
 @pytest.fixture(scope="module")
 def hub(start, tmp_path_factory):
     record = tmp_path_factory.mktemp("record") / "calls.jsonl"
-    server = start({"account_id": ACCOUNT}, "--record", str(record))
+    refused = f"arn:aws:iam::{ACCOUNT}:user/refused"
+    server = start({"account_id": ACCOUNT, "security_hub": {"refuse_resources": [refused]}},
+                   "--record", str(record))
     server.record = record
     return server
 
@@ -87,11 +89,15 @@ def test_at_most_100_findings_a_call_and_required_fields(hub):
     incomplete = finding("incomplete")
     del incomplete["Severity"]
     foreign = finding("foreign", ProductArn="arn:aws:securityhub:us-east-1:999999999999:product/999999999999/default")
-    r = sh.batch_import_findings(Findings=[incomplete, foreign, finding("fine")])
-    assert r["SuccessCount"] == 1 and r["FailedCount"] == 2
+    other_account = finding("other-account", AwsAccountId="999999999999")
+    r = sh.batch_import_findings(Findings=[incomplete, foreign, finding("fine"), other_account,
+                                           finding("refused")])
+    assert r["SuccessCount"] == 1 and r["FailedCount"] == 4
     failed = {f["Id"]: f for f in r["FailedFindings"]}
     assert "Severity" in failed[incomplete["Id"]]["ErrorMessage"]
     assert foreign["Id"] in failed
+    assert "AwsAccountId" in failed[other_account["Id"]]["ErrorMessage"]
+    assert "refused by the scenario" in failed[finding("refused")["Id"]]["ErrorMessage"]
     ids = {f["Id"] for f in all_findings(sh, {"Id": [{"Value": finding("fine")["Id"], "Comparison": "EQUALS"}]})}
     assert ids == {finding("fine")["Id"]}
 
