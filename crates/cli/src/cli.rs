@@ -42,6 +42,9 @@ pub enum Command {
     /// Undo what `apply` wrote, from the journal or the previous-boundary tag (only with
     /// `--apply`).
     Rollback(crate::enforce::RollbackArgs),
+    /// Findings in AWS Security Hub: `findings import` sends the audit's (dry run unless
+    /// `--apply`).
+    Findings(crate::commands::findings::FindingsArgs),
 }
 
 /// Where the data comes from, what to collect, how fast.

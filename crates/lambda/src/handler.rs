@@ -142,6 +142,9 @@ pub struct Answer {
     pub write_failures: usize,
     /// Whether boundaries were enforced.
     pub enforced: bool,
+    /// The Security Hub import, when `IAMSWEEP_SECURITY_HUB=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_hub: Option<crate::hub::HubAnswer>,
 }
 
 /// Answers one event before `deadline`.
@@ -243,6 +246,11 @@ async fn audit(
     } else {
         Vec::new()
     };
+    if runtime.settings.env.security_hub {
+        // After the writes: the findings describe the account as this run left it.
+        answer.security_hub =
+            Some(crate::hub::import(runtime, clients, &report, answer.resumed, stop).await);
+    }
     let not_started: HashSet<&str> = not_started.iter().map(String::as_str).collect();
     pass::finish(runtime, &pass, &not_started, &mut answer).await?;
     Ok(answer)

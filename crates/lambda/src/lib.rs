@@ -11,12 +11,14 @@
 //! TOML config in S3; [`handler::Runtime`] holds them with the clients; [`handler::handle`] turns
 //! an event and the invocation's deadline into an [`handler::Answer`], through the same
 //! `iamsweep-aws` collector, `iamsweep-core` analysis, plan and applier as the CLI. A run that the
-//! deadline cuts short leaves a [`resume`] marker, and the next run starts there.
+//! deadline cuts short leaves a [`resume`] marker, and the next run starts there. With
+//! `IAMSWEEP_SECURITY_HUB=true`, scheduled and fan-out runs import their findings ([`hub`]).
 
 pub mod env_vars;
 pub mod event;
 pub mod failure;
 pub mod handler;
+pub mod hub;
 pub mod logs;
 pub mod pass;
 pub mod resume;

@@ -6,9 +6,15 @@
 //! <https://docs.aws.amazon.com/securityhub/latest/userguide/securityhub-limits.html>), so they
 //! go through their own [`Pace`] at [`RATE`], never the IAM one. A call of at most
 //! [`MAX_FINDINGS_PER_CALL`] findings that fails after its retries fails those findings only:
-//! the next batch is still sent. [`sync`] is the import the CLI and the Lambda both run.
+//! the next batch is still sent. [`sync`] is the import the CLI and the Lambda both run;
+//! [`asff`] turns iamsweep's findings into the SDK's type.
+
+pub mod asff;
+pub mod sync;
 
 
+
+use std::future::Future;
 
 use aws_sdk_securityhub::types::{
     AwsSecurityFinding, AwsSecurityFindingFilters, StringFilter, StringFilterComparison,
@@ -27,52 +33,86 @@ pub const RATE: f64 = 3.0;
 /// `GetFindings` page size (its maximum).
 const PAGE_SIZE: i32 = 100;
 
+/// The stack of the thread Security Hub calls run on.
+///
+/// `AwsSecurityFinding` nests hundreds of resource types, and the SDK's generated (de)serialiser
+/// of `ResourceDetails` is one function with a frame for each: reading one `GetFindings` page
+/// overflowed the 8 MiB main thread of a debug build (tokio's workers have 2 MiB). The memory is
+/// reserved, not committed, so a large reservation costs nothing.
+const STACK_BYTES: usize = 64 << 20;
+
+/// Runs the future `make` returns on a thread of its own with a [`STACK_BYTES`] stack, driven
+/// by the current tokio runtime (its I/O and timers, so the SDK's connection pool and timeouts
+/// work as for every other call), and awaits its result without blocking the caller's thread.
+async fn on_large_stack<T, F, Fut>(make: F) -> T
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = T>,
+    T: Send + 'static,
+{
+    let handle = tokio::runtime::Handle::current();
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("securityhub".to_string())
+        .stack_size(STACK_BYTES)
+        .spawn(move || {
+            let _ = sender.send(handle.block_on(make()));
+        })
+        .expect("a thread for the Security Hub calls starts");
+    receiver.await.expect("the Security Hub thread answers")
+}
+
 /// Which findings are iamsweep's in one account.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Owner<'a> {
+pub struct Owner {
     /// The product ARN the findings were imported under.
-    pub product_arn: &'a str,
+    pub product_arn: String,
     /// Their `GeneratorId`.
-    pub generator_id: &'a str,
+    pub generator_id: String,
     /// The audited account (`AwsAccountId`).
-    pub account_id: &'a str,
+    pub account_id: String,
 }
 
 fn equals(value: &str) -> StringFilter {
     StringFilter::builder().value(value).comparison(StringFilterComparison::Equals).build()
 }
 
-/// Every finding of `owner` Security Hub holds, active and archived, page after page.
+/// Every finding of `owner` Security Hub holds, active and archived, page after page, at most
+/// [`RATE`] calls a second.
 pub async fn existing_findings(
     client: &aws_sdk_securityhub::Client,
-    pace: &Pace,
     retry: &RetryPolicy,
-    owner: &Owner<'_>,
+    owner: &Owner,
 ) -> Result<Vec<AwsSecurityFinding>, CallError> {
-    let filters = AwsSecurityFindingFilters::builder()
-        .product_arn(equals(owner.product_arn))
-        .generator_id(equals(owner.generator_id))
-        .aws_account_id(equals(owner.account_id))
-        .build();
-    let mut findings = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let output = call(pace, retry, "securityhub:GetFindings", owner.product_arn, || {
-            client
-                .get_findings()
-                .filters(filters.clone())
-                .max_results(PAGE_SIZE)
-                .set_next_token(token.clone())
-                .send()
-        })
-        .await?;
-        findings.extend(output.findings.unwrap_or_default());
-        match output.next_token.filter(|next| !next.is_empty()) {
-            // A token that repeats would page forever: stop, as every page was read once.
-            Some(next) if token.as_deref() != Some(next.as_str()) => token = Some(next),
-            _ => return Ok(findings),
+    let (client, retry, owner) = (client.clone(), *retry, owner.clone());
+    on_large_stack(move || async move {
+        let pace = Pace::new(RATE);
+        let filters = AwsSecurityFindingFilters::builder()
+            .product_arn(equals(&owner.product_arn))
+            .generator_id(equals(&owner.generator_id))
+            .aws_account_id(equals(&owner.account_id))
+            .build();
+        let mut findings = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let output = call(&pace, &retry, "securityhub:GetFindings", &owner.product_arn, || {
+                client
+                    .get_findings()
+                    .filters(filters.clone())
+                    .max_results(PAGE_SIZE)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await?;
+            findings.extend(output.findings.unwrap_or_default());
+            match output.next_token.filter(|next| !next.is_empty()) {
+                // A token that repeats would page forever: stop, as every page was read once.
+                Some(next) if token.as_deref() != Some(next.as_str()) => token = Some(next),
+                _ => return Ok(findings),
+            }
         }
-    }
+    })
+    .await
 }
 
 /// What Security Hub holds of a finding, for [`iamsweep_core::securityhub::decide`]; `None`
@@ -116,9 +156,22 @@ pub struct Imported {
     pub calls: usize,
 }
 
-/// Imports `findings` in calls of at most [`MAX_FINDINGS_PER_CALL`], starting no call once
-/// `stop` has passed (the Lambda's deadline less its margin).
+/// Imports `findings` in calls of at most [`MAX_FINDINGS_PER_CALL`], at most [`RATE`] calls a
+/// second, starting no call once `stop` has passed (the Lambda's deadline less its margin).
 pub async fn import(
+    client: &aws_sdk_securityhub::Client,
+    retry: &RetryPolicy,
+    findings: Vec<AwsSecurityFinding>,
+    stop: Option<Instant>,
+) -> Imported {
+    let (client, retry) = (client.clone(), *retry);
+    on_large_stack(move || async move {
+        import_batches(&client, &Pace::new(RATE), &retry, &findings, stop).await
+    })
+    .await
+}
+
+async fn import_batches(
     client: &aws_sdk_securityhub::Client,
     pace: &Pace,
     retry: &RetryPolicy,

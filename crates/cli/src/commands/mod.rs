@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod audit;
 pub mod check;
+pub mod findings;
 pub mod plan;
 pub mod rollback;
 

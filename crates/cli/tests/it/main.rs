@@ -17,7 +17,10 @@
 //!   writes; the version deleted at five is the one the dry run names;
 //! - `boundary`: boundaries of entities that used IAM: the containing document read back
 //!   whole, and the escalation risks `plan` and `audit` name;
-//! - `rollback`: rollback against a hostile journal and tags, the caller, a shared S3 journal.
+//! - `rollback`: rollback against a hostile journal and tags, the caller, a shared S3 journal;
+//! - `securityhub`: `findings import` into iamsim's Security Hub: dry run, create, update in
+//!   place, archive compliant and deleted entities, a person's workflow kept, batches of 100,
+//!   refused findings, a snapshot of another account.
 
 mod accounts;
 mod audit;
@@ -26,6 +29,7 @@ mod enforce;
 mod inputs;
 mod rollback;
 mod sdk;
+mod securityhub;
 mod sessions;
 mod sim;
 mod strict_inputs;

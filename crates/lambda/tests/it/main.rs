@@ -10,6 +10,8 @@
 //!   CLI, the RDK) replayed through the handler; error kinds and account ids of answers;
 //! - `deadline`: a run cut short before its writes, resumed by the next one with nothing lost
 //!   or done twice; old and broken markers;
+//! - `securityhub`: `IAMSWEEP_SECURITY_HUB`: scheduled and fan-out runs import into their
+//!   accounts' Security Hub, off by default, never past the deadline;
 //! - `settings`: the CLI's resolver and bounds, and strict list files from S3.
 
 mod config_events;
@@ -17,5 +19,6 @@ mod deadline;
 mod events;
 mod fan_out_answers;
 mod policy;
+mod securityhub;
 mod settings;
 mod sim;
