@@ -277,7 +277,9 @@ impl DocumentWriter {
                 render::write(audit, self.format, out)?;
                 writeln!(out)?;
             }
-            Format::Table | Format::Json => {
+            // Findings are of one account (`audit` refuses them with several): each account's
+            // findings follow its name like a table would.
+            Format::Table | Format::Json | Format::Asff | Format::Ocsf => {
                 writeln!(out, "account {}", account.account_id)?;
                 render::write(audit, self.format, out)?;
                 writeln!(out)?;

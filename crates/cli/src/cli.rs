@@ -139,6 +139,10 @@ pub struct CheckArgs {
     /// `text` (one line per finding) or `json` (the audit report).
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
+    /// Fail only on findings of this severity or above: informational, low, medium, high or
+    /// critical [default: every finding].
+    #[arg(long, value_name = "LEVEL", value_parser = parse_severity)]
+    pub min_severity: Option<iamsweep_core::risk::Severity>,
 }
 
 /// Report formats.
@@ -152,6 +156,18 @@ pub enum Format {
     Csv,
     /// A Markdown table, one row per entity.
     Markdown,
+    /// AWS Security Finding Format: the body of Security Hub's `BatchImportFindings`, one
+    /// finding per entity (one account).
+    Asff,
+    /// OCSF 1.5.0 Detection Findings, a JSON array, one per entity (one account).
+    Ocsf,
+}
+
+impl Format {
+    /// Whether this format is findings of one account (`asff`, `ocsf`).
+    pub fn is_findings(self) -> bool {
+        matches!(self, Format::Asff | Format::Ocsf)
+    }
 }
 
 /// `check` output formats.
@@ -193,6 +209,12 @@ impl From<FailOnArg> for FailOn {
 fn parse_kind(text: &str) -> Result<iamsweep_core::model::EntityKind, String> {
     iamsweep_core::model::EntityKind::parse(text)
         .ok_or_else(|| format!("expected `users`, `roles` or `groups`, found `{text}`"))
+}
+
+fn parse_severity(text: &str) -> Result<iamsweep_core::risk::Severity, String> {
+    iamsweep_core::risk::Severity::parse(text).ok_or_else(|| {
+        format!("expected `informational`, `low`, `medium`, `high` or `critical`, found `{text}`")
+    })
 }
 
 fn parse_account_id(text: &str) -> Result<String, String> {

@@ -162,7 +162,10 @@ fn summarize(entities: &[EntityReport], snapshot: &Snapshot) -> Summary {
         }
         match entity.verdict {
             Some(Verdict::Compliant) => summary.verdict.compliant += 1,
-            Some(Verdict::NonCompliant) => summary.verdict.non_compliant += 1,
+            Some(Verdict::NonCompliant) => {
+                summary.verdict.non_compliant += 1;
+                summary.severity.add(entity.severity.unwrap_or(Severity::Low));
+            }
             None => {}
         }
     }

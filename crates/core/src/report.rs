@@ -195,6 +195,9 @@ pub struct Summary {
     pub status: StatusCounts,
     /// Entities per verdict (entities without data have none).
     pub verdict: VerdictCounts,
+    /// Non-compliant entities per severity (absent from reports written before it existed).
+    #[serde(default)]
+    pub severity: SeverityCounts,
     /// Calls answered with `Throttling` during collection.
     pub throttles: u64,
     /// AWS calls made during collection, retries included.
@@ -223,4 +226,69 @@ pub struct VerdictCounts {
     /// Non-compliant entities.
     #[serde(rename = "NON_COMPLIANT")]
     pub non_compliant: usize,
+}
+
+/// Non-compliant entities per severity: what `check --min-severity` gates on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeverityCounts {
+    /// CRITICAL findings.
+    #[serde(rename = "CRITICAL")]
+    pub critical: usize,
+    /// HIGH findings.
+    #[serde(rename = "HIGH")]
+    pub high: usize,
+    /// MEDIUM findings.
+    #[serde(rename = "MEDIUM")]
+    pub medium: usize,
+    /// LOW findings.
+    #[serde(rename = "LOW")]
+    pub low: usize,
+    /// INFORMATIONAL findings (none today: a non-compliant entity has at least one unused or
+    /// stale service, LOW at least).
+    #[serde(rename = "INFORMATIONAL")]
+    pub informational: usize,
+}
+
+impl SeverityCounts {
+    /// Counts one finding of `severity`.
+    pub fn add(&mut self, severity: Severity) {
+        *self.slot(severity) += 1;
+    }
+
+    /// Adds another set of counts.
+    pub fn add_all(&mut self, other: &SeverityCounts) {
+        for level in Severity::ALL {
+            *self.slot(level) += other.get(level);
+        }
+    }
+
+    /// The count of `severity`.
+    pub fn get(&self, severity: Severity) -> usize {
+        match severity {
+            Severity::Critical => self.critical,
+            Severity::High => self.high,
+            Severity::Medium => self.medium,
+            Severity::Low => self.low,
+            Severity::Informational => self.informational,
+        }
+    }
+
+    /// The findings at or above `minimum`.
+    pub fn at_or_above(&self, minimum: Severity) -> usize {
+        Severity::ALL
+            .into_iter()
+            .filter(|level| *level >= minimum)
+            .map(|level| self.get(level))
+            .sum()
+    }
+
+    fn slot(&mut self, severity: Severity) -> &mut usize {
+        match severity {
+            Severity::Critical => &mut self.critical,
+            Severity::High => &mut self.high,
+            Severity::Medium => &mut self.medium,
+            Severity::Low => &mut self.low,
+            Severity::Informational => &mut self.informational,
+        }
+    }
 }

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::report::{AuditReport, StatusCounts, VerdictCounts};
+use crate::report::{AuditReport, SeverityCounts, StatusCounts, VerdictCounts};
 
 /// The `schema` value of the multi-account document.
 pub const ACCOUNTS_SCHEMA: &str = "iamsweep.accounts/v1";
@@ -67,6 +67,9 @@ pub struct Rollup {
     pub status: StatusCounts,
     /// Entities per verdict.
     pub verdict: VerdictCounts,
+    /// Non-compliant entities per severity.
+    #[serde(default)]
+    pub severity: SeverityCounts,
     /// AWS calls made.
     pub calls: u64,
     /// Calls answered with `Throttling`.
@@ -120,6 +123,7 @@ impl Rollup {
         self.status.skipped += summary.status.skipped;
         self.verdict.compliant += summary.verdict.compliant;
         self.verdict.non_compliant += summary.verdict.non_compliant;
+        self.severity.add_all(&summary.severity);
         self.calls += summary.calls;
         self.throttles += summary.throttles;
     }

@@ -12,8 +12,6 @@
 pub mod asff;
 pub mod sync;
 
-
-
 use std::future::Future;
 
 use aws_sdk_securityhub::types::{

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use anyhow::bail;
 use iamsweep_core::analysis::analyze_owned;
 use time::OffsetDateTime;
 
@@ -12,6 +13,17 @@ use crate::{accounts, logging, render, source};
 /// Runs the audit; exits 0 once the report is written (entity errors are in the report).
 pub async fn run(args: &AuditArgs, log_format: LogFormat) -> anyhow::Result<ExitCode> {
     let settings = AuditSettings::resolve(&args.input)?;
+    if settings.targets != Targets::Caller && args.format.is_findings() {
+        // Security Hub imports a custom integration's findings only in the account they are
+        // about (`AwsAccountId`), so one body cannot hold several accounts' findings.
+        bail!(
+            "--format {} writes the findings of one account, and --accounts or --organization \
+             audits several\nhint: run `iamsweep audit --format {}` with each account's \
+             credentials, or `iamsweep findings import` in each",
+            format_name(args.format),
+            format_name(args.format)
+        );
+    }
     if settings.targets != Targets::Caller {
         let run =
             accounts::AccountRun::resolve(&settings, settings.resolved.account_concurrency).await?;
@@ -27,6 +39,17 @@ pub async fn run(args: &AuditArgs, log_format: LogFormat) -> anyhow::Result<Exit
         analyze_owned(facts.snapshot, &settings.default_rules(), OffsetDateTime::now_utc());
     logging::report_records(&report, log_format);
     logging::warn_errors(&report);
+    if args.format.is_findings() {
+        let context = render::findings::context(&report, settings.connection.region.as_deref());
+        super::emit(args.output.as_deref(), |out| {
+            render::findings::write(&report, args.format, &context, out)
+        })?;
+        return Ok(ExitCode::SUCCESS);
+    }
     super::emit(args.output.as_deref(), |out| render::write(&report, args.format, out))?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn format_name(format: crate::cli::Format) -> &'static str {
+    if format == crate::cli::Format::Ocsf { "ocsf" } else { "asff" }
 }

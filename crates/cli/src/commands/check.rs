@@ -2,14 +2,17 @@
 //!
 //! Exit codes: 0 when every entity is compliant; 1 when any is not; 2 on bad input, when the
 //! run could not finish, or when some entity could not be evaluated (an unevaluated entity must
-//! not pass a gate).
+//! not pass a gate). With `--min-severity LEVEL`, only non-compliant entities of that severity
+//! or above count (and are listed); an unevaluated entity still fails the gate, since its
+//! severity is unknown.
 
 use std::process::ExitCode;
 
 use anyhow::bail;
 use iamsweep_core::analysis::analyze_owned;
 use iamsweep_core::model::Status;
-use iamsweep_core::report::{AuditReport, Verdict};
+use iamsweep_core::report::{AuditReport, SeverityCounts, Verdict};
+use iamsweep_core::risk::Severity;
 use time::OffsetDateTime;
 
 use crate::cli::{CheckArgs, CheckFormat, LogFormat};
@@ -36,22 +39,40 @@ pub async fn run(args: &CheckArgs, log_format: LogFormat) -> anyhow::Result<Exit
         );
     }
     let report = analyze_owned(facts.snapshot, &rules, OffsetDateTime::now_utc());
+    let minimum = args.min_severity.unwrap_or(Severity::Informational);
     logging::report_records(&report, log_format);
     logging::warn_errors(&report);
     match args.format {
         CheckFormat::Json => super::emit(None, |out| render::json(&report, out))?,
         CheckFormat::Text => {
-            super::emit(None, |out| Ok(out.write_all(findings(&report).as_bytes())?))?
+            super::emit(None, |out| Ok(out.write_all(findings(&report, minimum).as_bytes())?))?
         }
     }
     let summary = &report.summary;
     eprintln!(
-        "{} of {} entities non-compliant, {} could not be evaluated",
+        "{} of {} entities non-compliant{}, {} could not be evaluated",
         summary.verdict.non_compliant,
         summary.entities,
+        at_or_above(&summary.severity, args.min_severity),
         summary.status.error + summary.status.skipped
     );
-    Ok(exit_code(&report))
+    Ok(ExitCode::from(gate(
+        gated(summary.verdict.non_compliant, &summary.severity, minimum),
+        summary.status.error + summary.status.skipped,
+    )))
+}
+
+/// The findings that fail the gate: every non-compliant entity by default (as before severities
+/// existed), else those at or above `minimum`.
+fn gated(non_compliant: usize, counts: &SeverityCounts, minimum: Severity) -> usize {
+    if minimum == Severity::Informational { non_compliant } else { counts.at_or_above(minimum) }
+}
+
+/// `(N at HIGH or above)` when a minimum severity was given.
+fn at_or_above(counts: &SeverityCounts, minimum: Option<Severity>) -> String {
+    minimum.map_or_else(String::new, |minimum| {
+        format!(" ({} at {minimum} or above)", counts.at_or_above(minimum))
+    })
 }
 
 /// The gate over several accounts: an account that could not be audited fails it like an
@@ -64,6 +85,7 @@ async fn run_accounts(
 ) -> anyhow::Result<ExitCode> {
     let run =
         accounts::AccountRun::resolve(settings, settings.resolved.account_concurrency).await?;
+    let minimum = args.min_severity.unwrap_or(Severity::Informational);
     let rollup = match args.format {
         CheckFormat::Json => {
             run.write_report(settings, rules, log_format, crate::cli::Format::Json, None).await?
@@ -74,7 +96,7 @@ async fn run_accounts(
             let rollup = run
                 .audit(settings, rules, log_format, |account| {
                     let text = match &account.report {
-                        Some(audit) => findings(audit),
+                        Some(audit) => findings(audit, minimum),
                         None => format!(
                             "ERROR account {}: {}\n",
                             account.account_id,
@@ -90,16 +112,19 @@ async fn run_accounts(
     };
     eprintln!("{}", accounts::rollup_line(&rollup));
     Ok(ExitCode::from(gate(
-        rollup.verdict.non_compliant,
+        gated(rollup.verdict.non_compliant, &rollup.severity, minimum),
         rollup.failed + rollup.status.error + rollup.status.skipped,
     )))
 }
 
-/// One line per non-compliant entity, then one per entity that could not be evaluated.
-fn findings(report: &AuditReport) -> String {
+/// One line per non-compliant entity at or above `minimum`, then one per entity that could not
+/// be evaluated.
+fn findings(report: &AuditReport, minimum: Severity) -> String {
     let mut out = String::new();
     for entity in &report.entities {
-        if entity.verdict == Some(Verdict::NonCompliant) {
+        // A report without severities (older than the field) counts every finding.
+        let severity = entity.severity.unwrap_or(Severity::Critical);
+        if entity.verdict == Some(Verdict::NonCompliant) && severity >= minimum {
             out.push_str(&format!("NON_COMPLIANT {}: {}\n", entity.arn, entity.reasons.join("; ")));
         }
     }
@@ -119,14 +144,6 @@ fn findings(report: &AuditReport) -> String {
         }
     }
     out
-}
-
-fn exit_code(report: &AuditReport) -> ExitCode {
-    let summary = &report.summary;
-    ExitCode::from(gate(
-        summary.verdict.non_compliant,
-        summary.status.error + summary.status.skipped,
-    ))
 }
 
 /// The gate's exit code from the counts of non-compliant and unevaluated entities (or

@@ -1,6 +1,7 @@
-//! Rendering an audit report: table, JSON, CSV, Markdown.
+//! Rendering an audit report: table, JSON, CSV, Markdown, and findings (ASFF, OCSF).
 
 mod csv;
+pub mod findings;
 mod markdown;
 mod table;
 
@@ -17,6 +18,9 @@ pub fn write(report: &AuditReport, format: Format, out: &mut dyn Write) -> anyho
         Format::Json => json(report, out)?,
         Format::Csv => out.write_all(csv::render(report)?.as_bytes())?,
         Format::Markdown => out.write_all(markdown::render(report).as_bytes())?,
+        Format::Asff | Format::Ocsf => {
+            findings::write(report, format, &findings::context(report, None), out)?
+        }
     }
     Ok(())
 }

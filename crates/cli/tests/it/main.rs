@@ -17,6 +17,7 @@
 //!   writes; the version deleted at five is the one the dry run names;
 //! - `boundary`: boundaries of entities that used IAM: the containing document read back
 //!   whole, and the escalation risks `plan` and `audit` name;
+//! - `findings`: `audit --format asff|ocsf` and `check --min-severity` exit codes;
 //! - `rollback`: rollback against a hostile journal and tags, the caller, a shared S3 journal;
 //! - `securityhub`: `findings import` into iamsim's Security Hub: dry run, create, update in
 //!   place, archive compliant and deleted entities, a person's workflow kept, batches of 100,
@@ -26,6 +27,7 @@ mod accounts;
 mod audit;
 mod boundary;
 mod enforce;
+mod findings;
 mod inputs;
 mod rollback;
 mod sdk;

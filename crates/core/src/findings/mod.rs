@@ -2,10 +2,12 @@
 //!
 //! One finding per audited user, role and group, built by pure functions from the analysed
 //! report: [`asff`] (AWS Security Finding Format, the body of Security Hub's
-//! `BatchImportFindings`). Every format shares what a finding says ([`FindingContext`], the stable id, the title, the description, the remediation), so the
+//! `BatchImportFindings`) and [`ocsf`] (OCSF 1.5.0 Detection Finding). Both share what a finding
+//! says ([`FindingContext`], the stable id, the title, the description, the remediation), so the
 //! two formats never disagree; the severity comes from [`crate::risk`] through the report.
 
 pub mod asff;
+pub mod ocsf;
 mod text;
 
 use time::OffsetDateTime;

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use iamsweep_core::analysis::analyze;
 use iamsweep_core::compliance::Rules;
 use iamsweep_core::findings::asff::{self, ComplianceStatus, RecordState};
-use iamsweep_core::findings::{FindingContext, finding_id};
+use iamsweep_core::findings::{FindingContext, finding_id, ocsf};
 use iamsweep_core::model::{EntityKind, Status};
 use iamsweep_core::report::AuditReport;
 use iamsweep_core::risk::Severity;
@@ -35,6 +35,30 @@ fn the_demo_snapshot_in_asff() {
     let report = demo_report();
     let body = asff::request(&report, &context(&report));
     insta::assert_json_snapshot!("demo_asff", body);
+}
+
+#[test]
+fn the_demo_snapshot_in_ocsf() {
+    let report = demo_report();
+    let findings = ocsf::findings(&report, &context(&report));
+    insta::assert_json_snapshot!("demo_ocsf", findings);
+}
+
+#[test]
+fn ocsf_says_what_asff_says() {
+    let report = demo_report();
+    let context = context(&report);
+    let asff = asff::findings(&report, &context);
+    let ocsf = ocsf::findings(&report, &context);
+    assert_eq!(asff.len(), ocsf.len());
+    for (asff, ocsf) in asff.iter().zip(&ocsf) {
+        assert_eq!(ocsf["finding_info"]["uid"], asff.id.as_str());
+        assert_eq!(ocsf["finding_info"]["title"], asff.title.as_str());
+        assert_eq!(ocsf["severity_id"], ocsf::severity_id(asff.severity.label));
+        assert_eq!(ocsf["resources"][0]["uid"], asff.resources[0].id.as_str());
+        let status = serde_json::to_value(asff.compliance.status).unwrap();
+        assert_eq!(ocsf["status_code"], status);
+    }
 }
 
 #[test]
