@@ -17,7 +17,12 @@
 //! | not evaluated (`error`) | none | the report's finding (`NOT_AVAILABLE`), so someone looks |
 //! | not evaluated (`error`) | any | nothing: no data is no reason to close or change it |
 //! | skipped | any | nothing |
-//! | absent from the report, of a kind audited, not excluded by a selection | `ACTIVE` | the earlier finding again, `ARCHIVED` (the entity was deleted) |
+//! | absent from the report, of a kind audited, not excluded by a selection, and IAM answers `NoSuchEntity` for it | `ACTIVE` | the earlier finding again, `ARCHIVED` (the entity was deleted) |
+//!
+//! The last row is decided in two steps: [`decide`] names the candidates, the AWS side reads
+//! each from IAM, and [`confirm_deleted`] keeps only those IAM no longer holds. A report can
+//! lack an entity that exists (a selection, an edited snapshot, a run that resumed a pass), and
+//! closing its finding would hide work not done.
 
 use std::collections::{HashMap, HashSet};
 
@@ -190,8 +195,7 @@ pub fn decide(audited: &[Audited], existing: &[Existing], scope: &Scope) -> Vec<
     }
     let reported: HashSet<&str> = audited.iter().map(|entity| entity.finding_id.as_str()).collect();
     for earlier in existing {
-        if reported.contains(earlier.id.as_str()) || earlier.record_state == RecordState::Archived
-        {
+        if reported.contains(earlier.id.as_str()) || earlier.record_state == RecordState::Archived {
             continue;
         }
         let in_scope = !scope.narrowed
@@ -205,6 +209,34 @@ pub fn decide(audited: &[Audited], existing: &[Existing], scope: &Scope) -> Vec<
         }
     }
     decisions
+}
+
+/// What IAM says of an entity a report lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// `NoSuchEntity`: deleted.
+    Gone,
+    /// IAM holds it: it is only outside this audit.
+    Present,
+    /// The read failed (access denied, throttled...): it cannot be told.
+    Unknown,
+}
+
+/// Keeps an [`Action::ArchiveDeleted`] only for an entity IAM answered `Gone` for; the others
+/// are left alone, with the reason. `presence` maps entity ARNs to what IAM said; an ARN it
+/// lacks counts as [`Presence::Unknown`].
+pub fn confirm_deleted(decisions: &mut [Decision], presence: &HashMap<String, Presence>) {
+    for decision in decisions.iter_mut().filter(|d| d.action == Action::ArchiveDeleted) {
+        decision.action = match presence.get(&decision.entity_arn) {
+            Some(Presence::Gone) => Action::ArchiveDeleted,
+            Some(Presence::Present) => {
+                Action::Leave("not in this audit, and IAM still holds it; its finding is left")
+            }
+            Some(Presence::Unknown) | None => {
+                Action::Leave("not in this audit, and IAM could not say whether it exists")
+            }
+        };
+    }
 }
 
 /// Counts of decisions by verb, for the summary line.
@@ -252,9 +284,8 @@ pub fn outgoing(
         existing.iter().map(|finding| (finding.id.as_str(), finding)).collect();
     let mut out = Vec::new();
     for (index, decision) in decisions.iter().enumerate() {
-        let first_seen = earlier
-            .get(decision.finding_id.as_str())
-            .and_then(|earlier| earlier.first_seen());
+        let first_seen =
+            earlier.get(decision.finding_id.as_str()).and_then(|earlier| earlier.first_seen());
         let finding = match (&decision.action, entities.get(decision.entity_arn.as_str())) {
             (Action::Import { .. }, Some(entity)) => asff::finding(entity, report, context),
             (Action::ArchiveCompliant { .. }, Some(entity)) => {
@@ -456,5 +487,24 @@ mod tests {
         // Every decision that sends has exactly one finding; the others none.
         let sending = decisions.iter().filter(|d| d.action.sends()).count();
         assert_eq!(sent.len(), sending);
+    }
+
+    #[test]
+    fn only_an_entity_iam_no_longer_holds_is_taken_for_deleted() {
+        let earlier = [
+            existing("gone", RecordState::Active, "FAILED"),
+            existing("elsewhere", RecordState::Active, "FAILED"),
+            existing("unreadable", RecordState::Active, "FAILED"),
+        ];
+        let mut decisions = decide(&[], &earlier, &scope());
+        let arn = |name: &str| format!("arn:aws:iam::111122223333:role/{name}");
+        let presence = HashMap::from([
+            (arn("gone"), Presence::Gone),
+            (arn("elsewhere"), Presence::Present),
+            (arn("unreadable"), Presence::Unknown),
+        ]);
+        confirm_deleted(&mut decisions, &presence);
+        let verbs: Vec<&str> = decisions.iter().map(|d| d.action.verb()).collect();
+        assert_eq!(verbs, ["archive", "leave", "leave"]);
     }
 }

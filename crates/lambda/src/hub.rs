@@ -46,7 +46,11 @@ pub async fn import(
 ) -> HubAnswer {
     if Instant::now() >= stop {
         tracing::warn!("the deadline came before the Security Hub import: the next run imports");
-        return HubAnswer { status: "partial", not_sent: report.entities.len(), ..HubAnswer::default() };
+        return HubAnswer {
+            status: "partial",
+            not_sent: report.entities.len(),
+            ..HubAnswer::default()
+        };
     }
     let region = runtime.base.region().map(ToString::to_string).unwrap_or_default();
     let request = Request {
@@ -56,6 +60,8 @@ pub async fn import(
         scope: Scope { kinds: runtime.settings.collect.kinds.clone(), narrowed: resumed },
         apply: true,
         stop: Some(stop),
+        iam: &clients.iam,
+        iam_rate: runtime.settings.collect.rate,
     };
     match sync::sync(&clients.securityhub, &runtime.settings.collect.retry, &request).await {
         Ok(outcome) => {

@@ -67,7 +67,8 @@ impl EnvSettings {
             // Only the exact word turns writes on: a typo must not enforce.
             enforce: lookup(env_vars::ENFORCE).is_some_and(|value| value.trim() == "true"),
             // As for enforcement, only the exact word: a typo must not send findings anywhere.
-            security_hub: lookup(env_vars::SECURITY_HUB).is_some_and(|value| value.trim() == "true"),
+            security_hub: lookup(env_vars::SECURITY_HUB)
+                .is_some_and(|value| value.trim() == "true"),
             state: s3(env_vars::STATE)?,
             journal: lookup(env_vars::JOURNAL).filter(|text| !text.trim().is_empty()),
             safety_margin: Duration::from_secs(alone.safety_margin_seconds),

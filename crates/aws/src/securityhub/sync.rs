@@ -5,14 +5,20 @@
 
 use std::collections::HashMap;
 
+use iamsweep_core::findings::asff::kind_of_arn;
 use iamsweep_core::findings::{FindingContext, GENERATOR_ID, finding_id, product_arn};
+use iamsweep_core::model::EntityKind;
 use iamsweep_core::report::AuditReport;
-use iamsweep_core::securityhub::{Action, Audited, Counts, Decision, Scope, decide, outgoing};
+use iamsweep_core::securityhub::{
+    Action, Audited, Counts, Decision, Presence, Scope, confirm_deleted, decide, outgoing,
+};
 use tokio::time::Instant;
 
 use super::{Owner, existing_findings, existing_of, import};
 use crate::error::CallError;
+use crate::pace::Pace;
 use crate::retry::RetryPolicy;
+use crate::retry::call;
 
 /// What to import, where.
 #[derive(Debug, Clone)]
@@ -30,6 +36,10 @@ pub struct Request<'a> {
     pub apply: bool,
     /// No `BatchImportFindings` call starts after this instant.
     pub stop: Option<Instant>,
+    /// IAM of the audited account, to confirm that an entity the report lacks was deleted.
+    pub iam: &'a aws_sdk_iam::Client,
+    /// IAM calls per second at most (the run's `--rate`).
+    pub iam_rate: f64,
 }
 
 /// What happened to one finding.
@@ -121,7 +131,15 @@ pub async fn sync(
             verdict: entity.verdict,
         })
         .collect();
-    let decisions = decide(&audited, &existing, &request.scope);
+    let mut decisions = decide(&audited, &existing, &request.scope);
+    let pace = Pace::new(request.iam_rate);
+    let mut presence = HashMap::new();
+    for decision in decisions.iter().filter(|d| d.action == Action::ArchiveDeleted) {
+        let arn = decision.entity_arn.clone();
+        let found = entity_presence(request.iam, &pace, retry, &arn).await;
+        presence.insert(arn, found);
+    }
+    confirm_deleted(&mut decisions, &presence);
     let findings = outgoing(report, &context, &decisions, &existing);
     let severity: HashMap<usize, String> = findings
         .iter()
@@ -178,6 +196,43 @@ pub async fn sync(
         })
         .collect();
     Ok(Outcome { entries, counts, existing: existing.len(), calls })
+}
+
+/// Whether IAM still holds the entity of `arn` (`GetUser`, `GetRole` or `GetGroup`).
+async fn entity_presence(
+    iam: &aws_sdk_iam::Client,
+    pace: &Pace,
+    retry: &RetryPolicy,
+    arn: &str,
+) -> Presence {
+    let (Some(kind), Some(name)) = (kind_of_arn(arn), arn.rsplit('/').next()) else {
+        return Presence::Unknown;
+    };
+    let answer = match kind {
+        EntityKind::User => {
+            call(pace, retry, "iam:GetUser", arn, || iam.get_user().user_name(name).send())
+                .await
+                .map(drop)
+        }
+        EntityKind::Role => {
+            call(pace, retry, "iam:GetRole", arn, || iam.get_role().role_name(name).send())
+                .await
+                .map(drop)
+        }
+        EntityKind::Group => call(pace, retry, "iam:GetGroup", arn, || {
+            iam.get_group().group_name(name).max_items(1).send()
+        })
+        .await
+        .map(drop),
+    };
+    match answer {
+        Ok(()) => Presence::Present,
+        Err(error) if error.is_no_such_entity() => Presence::Gone,
+        Err(error) => {
+            tracing::warn!("cannot tell whether `{arn}` was deleted: {error}");
+            Presence::Unknown
+        }
+    }
 }
 
 /// One line per finding, for people: `would create`, `updated`, `archived`, `left`... and why.

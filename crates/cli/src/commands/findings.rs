@@ -99,6 +99,8 @@ async fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
         scope,
         apply: args.apply,
         stop: None,
+        iam: &clients.iam,
+        iam_rate: settings.collect.rate,
     };
     let outcome = sync::sync(&clients.securityhub, &retry, &request)
         .await
@@ -127,7 +129,11 @@ async fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
             "dry run, nothing imported: Security Hub {region} holds {} of iamsweep's findings for \
              account {}; would create {}, update {}, archive {}, leave {}\nhint: add --apply to \
              import",
-            outcome.existing, report.account_id, counts.create, counts.update, counts.archive,
+            outcome.existing,
+            report.account_id,
+            counts.create,
+            counts.update,
+            counts.archive,
             counts.leave
         );
     }

@@ -150,10 +150,7 @@ async fn import_close_and_keep_what_people_set() {
     let worker = arn("role", "worker");
     hub.batch_update_findings()
         .finding_identifiers(
-            AwsSecurityFindingIdentifier::builder()
-                .id(id(&worker))
-                .product_arn(PRODUCT)
-                .build(),
+            AwsSecurityFindingIdentifier::builder().id(id(&worker)).product_arn(PRODUCT).build(),
         )
         .workflow(WorkflowUpdate::builder().status(WorkflowStatus::Suppressed).build())
         .send()
@@ -182,7 +179,10 @@ async fn import_close_and_keep_what_people_set() {
     iam.delete_role().role_name("idle").send().await.unwrap();
 
     let second_report = report(&sim);
-    assert_eq!(with_verdict(&second_report, json!("COMPLIANT")).contains(&arn("user", "alice")), true);
+    assert_eq!(
+        with_verdict(&second_report, json!("COMPLIANT")).contains(&arn("user", "alice")),
+        true
+    );
     let output = import(&sim, true);
     assert_code(&output, 0);
     let text = stdout(&output);
@@ -216,6 +216,26 @@ async fn import_close_and_keep_what_people_set() {
         .count();
     assert_eq!(active_unavailable, with_verdict(&second_report, Value::Null).len());
 
+    // An edited snapshot that leaves out an entity IAM still holds closes nothing: only an
+    // entity IAM answers `NoSuchEntity` for is taken for deleted.
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("snapshot.json");
+    let saved = saved.to_str().unwrap();
+    assert_code(&sim.iamsweep(&["audit", "--save-snapshot", saved, "--rate", "500"]), 0);
+    let mut snapshot: Value =
+        serde_json::from_str(&std::fs::read_to_string(saved).unwrap()).unwrap();
+    snapshot["entities"].as_array_mut().unwrap().retain(|entity| entity["arn"] != worker.as_str());
+    std::fs::write(saved, snapshot.to_string()).unwrap();
+    let output = sim.iamsweep(&["findings", "import", "--snapshot", saved, "--apply"]);
+    assert_code(&output, 0);
+    assert!(
+        stdout(&output)
+            .contains(&format!("leave {worker}: not in this audit, and IAM still holds it")),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(record_state(&findings(&hub).await[&worker]), "ACTIVE");
+
     // A third import changes no finding's state: archived stays archived.
     assert_code(&import(&sim, true), 0);
     let third = findings(&hub).await;
@@ -229,8 +249,10 @@ async fn batches_of_at_most_100_and_refused_findings_named_per_entity() {
     // 130 users with an unused grant each, and Security Hub refusing one user's finding.
     let dir = tempfile::tempdir().unwrap();
     let users: Vec<Value> = (0..130)
-        .map(|i| json!({"name": format!("u{i:03}"), "created_days_ago": 400,
-                        "managed_policies": ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]}))
+        .map(|i| {
+            json!({"name": format!("u{i:03}"), "created_days_ago": 400,
+                        "managed_policies": ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]})
+        })
         .collect();
     let refused = arn("user", "u042");
     let path = dir.path().join("many.json");
@@ -264,13 +286,8 @@ async fn batches_of_at_most_100_and_refused_findings_named_per_entity() {
 async fn a_snapshot_of_another_account_is_refused_before_any_security_hub_call() {
     let sim = Sim::builder(scenario("enforce.json")).record().start();
     let snapshot = crate::sim::repo_root().join("examples/demo-snapshot.json");
-    let output = sim.iamsweep(&[
-        "findings",
-        "import",
-        "--snapshot",
-        snapshot.to_str().unwrap(),
-        "--apply",
-    ]);
+    let output =
+        sim.iamsweep(&["findings", "import", "--snapshot", snapshot.to_str().unwrap(), "--apply"]);
     assert_code(&output, 2);
     assert!(stderr(&output).contains("Security Hub takes an account's findings only from"));
     assert!(sim.calls().iter().all(|c| c["service"] != "securityhub"));

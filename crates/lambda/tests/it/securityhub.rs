@@ -73,11 +73,16 @@ async fn scheduled_and_fan_out_runs_import_into_their_accounts() {
     let fan_out = json!({"account_id": MEMBER, "role_name": "iamsweep-member", "mode": "audit"});
     let answer = handle(&runtime, &fan_out, far()).await.unwrap();
     assert_eq!(answer["security_hub"]["created"], 1, "{answer}");
-    let member =
-        assume(&sim.sdk().await, MEMBER, "iamsweep-member", &Pace::new(100.0), &RetryPolicy::default())
-            .await
-            .unwrap()
-            .securityhub;
+    let member = assume(
+        &sim.sdk().await,
+        MEMBER,
+        "iamsweep-member",
+        &Pace::new(100.0),
+        &RetryPolicy::default(),
+    )
+    .await
+    .unwrap()
+    .securityhub;
     let findings = all_findings(&member, MEMBER).await;
     assert_eq!(findings.len(), 1);
     assert_eq!(findings[0].aws_account_id.as_deref(), Some(MEMBER));
