@@ -36,6 +36,32 @@ pub struct AuditReport {
     pub summary: Summary,
 }
 
+impl AuditReport {
+    /// The entities most serious first, the order a person reads them in (tables, HTML): the
+    /// non-compliant ones by severity, CRITICAL first, then those that could not be evaluated,
+    /// then the compliant ones; report order (users, roles, groups, by name) within each.
+    pub fn by_severity(&self) -> Vec<&EntityReport> {
+        let mut entities: Vec<&EntityReport> = self.entities.iter().collect();
+        entities.sort_by_key(|entity| std::cmp::Reverse(attention(entity)));
+        entities
+    }
+}
+
+/// How much an entity asks for attention: its severity when non-compliant (LOW..CRITICAL rank
+/// 2..=5), an unevaluated entity 1, a compliant one 0.
+fn attention(entity: &EntityReport) -> u8 {
+    match entity.verdict {
+        Some(Verdict::NonCompliant) => match entity.severity.unwrap_or(Severity::Low) {
+            Severity::Critical => 5,
+            Severity::High => 4,
+            Severity::Medium => 3,
+            Severity::Low | Severity::Informational => 2,
+        },
+        None => 1,
+        Some(Verdict::Compliant) => 0,
+    }
+}
+
 /// Whether an entity passes the compliance rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

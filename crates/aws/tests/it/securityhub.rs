@@ -44,11 +44,14 @@ fn demo_body() -> asff::BatchImportFindings {
     body
 }
 
+/// Each request sent: its URI and body.
+type Sent = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 /// An HTTP client that keeps each request's URI and body and answers `answer`: the SDK's
 /// serialiser runs as in production, and nothing leaves the process.
 #[derive(Debug, Clone)]
 struct Capture {
-    sent: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    sent: Sent,
     answer: &'static str,
 }
 

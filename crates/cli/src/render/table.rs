@@ -4,7 +4,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 use iamsweep_core::report::AuditReport;
 
-/// One row per entity, then the summary line.
+/// One row per entity, most serious first ([`AuditReport::by_severity`]), then the summary line.
 pub fn render(report: &AuditReport) -> String {
     let mut table = Table::new();
     table
@@ -13,7 +13,7 @@ pub fn render(report: &AuditReport) -> String {
         .set_header([
             "KIND", "NAME", "GRANTED", "USED", "STALE", "UNUSED", "COVERAGE", "RESULT", "WHY",
         ]);
-    for entity in &report.entities {
+    for entity in report.by_severity() {
         let number = |n: usize| Cell::new(n).set_alignment(CellAlignment::Right);
         table.add_row([
             Cell::new(entity.kind.as_str()),

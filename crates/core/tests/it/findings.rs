@@ -157,3 +157,47 @@ fn the_body_round_trips_and_refuses_unknown_fields() {
     let edited = text.replacen("\"Title\"", "\"Workflow\":{\"Status\":\"NEW\"},\"Title\"", 1);
     assert!(serde_json::from_str::<asff::BatchImportFindings>(&edited).is_err());
 }
+
+#[test]
+fn people_read_the_most_serious_entities_first() {
+    let report = demo_report();
+    let order: Vec<(&str, Option<Severity>)> = report
+        .by_severity()
+        .into_iter()
+        .map(|entity| (entity.name.as_str(), entity.severity))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("admin", Some(Severity::Critical)),
+            ("auditor", Some(Severity::Critical)),
+            ("AWSServiceRoleForECS", Some(Severity::High)),
+            ("alice", Some(Severity::Medium)),
+            ("stale-bob", Some(Severity::Medium)),
+            ("bounded-worker", Some(Severity::Medium)),
+            ("devs", Some(Severity::Medium)),
+            ("app", Some(Severity::Informational)),
+        ]
+    );
+    assert_eq!(report.summary.severity.critical, 2);
+    assert_eq!(report.summary.severity.at_or_above(Severity::High), 3);
+    assert_eq!(report.summary.severity.at_or_above(Severity::Low), 7);
+}
+
+#[test]
+fn a_report_written_before_severities_still_reads() {
+    let report = demo_report();
+    let mut value = serde_json::to_value(&report).unwrap();
+    value["summary"].as_object_mut().unwrap().remove("severity");
+    for entity in value["entities"].as_array_mut().unwrap() {
+        entity.as_object_mut().unwrap().remove("severity");
+        for service in entity["services"].as_array_mut().unwrap() {
+            service.as_object_mut().unwrap().remove("severity");
+        }
+    }
+    let old: AuditReport = serde_json::from_value(value).unwrap();
+    assert!(old.entities.iter().all(|entity| entity.severity.is_none()));
+    // Findings of an old report compute the severities the report lacks.
+    let findings = asff::findings(&old, &context(&old));
+    assert_eq!(findings[0].severity.label, Severity::Critical);
+}
