@@ -111,6 +111,49 @@ def _s3_call(method: str, path: str) -> tuple[str, dict]:
     return names.get(method, method), params
 
 
+_REST_OPERATIONS: dict[str, list[tuple[str, re.Pattern, str]]] = {}
+_REST_LOCK = threading.Lock()
+
+
+def _rest_operations(service: str) -> list[tuple[str, re.Pattern, str]]:
+    """(method, path pattern, operation) of a REST service, from botocore's model, as AWS routes
+    them: Security Hub's `POST /findings/import` is `BatchImportFindings`."""
+    with _REST_LOCK:
+        if service not in _REST_OPERATIONS:
+            import botocore.session
+
+            operations = []
+            try:
+                model = botocore.session.get_session().get_service_model(service)
+            except Exception:  # not a botocore service name: calls stay unnamed
+                model = None
+            for name in model.operation_names if model else []:
+                http = model.operation_model(name).http
+                path = http.get("requestUri", "/").split("?")[0]
+                pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path))
+                operations.append((http.get("method", "POST"), re.compile(pattern + "$"), name))
+            # The most specific path first: `/findings/import` before `/findings`.
+            operations.sort(key=lambda op: -len(op[1].pattern))
+            _REST_OPERATIONS[service] = operations
+        return _REST_OPERATIONS[service]
+
+
+def _rest_json_call(service: str, environ, body: bytes) -> tuple[str, dict]:
+    method = environ.get("REQUEST_METHOD", "")
+    path = environ.get("PATH_INFO", "")
+    action = next((name for verb, pattern, name in _rest_operations(service)
+                   if verb == method and pattern.match(path)), "")
+    try:
+        params = json.loads(body or b"{}")
+    except ValueError:
+        params = {}
+    return action, params if isinstance(params, dict) else {}
+
+
+# REST-JSON services whose calls iamsweep makes: the action comes from method and path.
+REST_JSON = {"securityhub"}
+
+
 def describe(service: str, environ, body: bytes) -> tuple[str, dict]:
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
@@ -121,6 +164,8 @@ def describe(service: str, environ, body: bytes) -> tuple[str, dict]:
         return target.split(".")[-1], params if isinstance(params, dict) else {}
     if service == "s3":
         return _s3_call(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""))
+    if service in REST_JSON:
+        return _rest_json_call(service, environ, body)
     pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
     pairs += parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
     return _query_params(pairs)

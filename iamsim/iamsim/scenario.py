@@ -232,6 +232,10 @@ def load(scenario: dict, account_id: str) -> IAMBackend:
 
     backend = iam_backends[account_id]["aws"]
     Loader(backend, scenario).load()
+    # `security_hub.refuse_resources`: findings about these ARNs fail in BatchImportFindings, so
+    # a test picks exactly which findings Security Hub refuses.
+    refused = (scenario.get("security_hub") or {}).get("refuse_resources") or []
+    current.refuse_finding_resources.update(str(arn) for arn in refused)
     caller.configure(scenario, backend)
     # Other accounts, reached with sts:AssumeRole: moto keeps each account's data apart by the
     # credentials' account id.

@@ -48,7 +48,7 @@ def configure(args: argparse.Namespace, account_id: str) -> None:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
     from . import (advisor, caller, clock, faults, iam_extras, org_reports, other_services,
-                   sessions)
+                   securityhub, sessions)
     from .settings import current
 
     clock.configure(args.clock_offset_days)
@@ -76,6 +76,7 @@ def configure(args: argparse.Namespace, account_id: str) -> None:
     org_reports.install()
     iam_extras.install()
     other_services.install()
+    securityhub.install()
     caller.install()
     sessions.install()
     from . import list_truncation

@@ -18,6 +18,8 @@ class Settings:
     session_lifetime_seconds: float | None = None
     # accounts whose every sts:AssumeRole answers AccessDenied (scenario `accounts.ID.deny_assume_role`)
     deny_assume_role: set[str] = field(default_factory=set)
+    # resource ARNs whose findings BatchImportFindings fails (scenario `security_hub.refuse_resources`)
+    refuse_finding_resources: set[str] = field(default_factory=set)
 
 
 current = Settings()

@@ -25,9 +25,11 @@ class Server:
         self.url = line.split()[1]
 
     def client(self, service: str, retries: int = 1, **creds):
-        """A boto3 client; retries=1 means no retry, so injected faults surface."""
+        """A boto3 client; retries=1 means no retry, so injected faults surface. `region_name`
+        picks the region (default us-east-1): Security Hub keeps findings per region and takes
+        a finding only under a product ARN of the region called."""
         return boto3.client(
-            service, endpoint_url=self.url, region_name="us-east-1",
+            service, endpoint_url=self.url, region_name=creds.get("region_name", "us-east-1"),
             aws_access_key_id=creds.get("key", "AKIAIOSFODNN7EXAMPLE"),
             aws_secret_access_key=creds.get("secret", "secret"),
             aws_session_token=creds.get("token"),

@@ -74,6 +74,8 @@ pub struct Clients {
     pub organizations: aws_sdk_organizations::Client,
     /// AWS Config, for the custom rule's `PutEvaluations`.
     pub config: aws_sdk_config::Client,
+    /// Security Hub, for `findings import` and the Lambda's import (in the configured region).
+    pub securityhub: aws_sdk_securityhub::Client,
     /// Where fresh sessions of these credentials come from: Access Advisor jobs are started and
     /// read through them ([`crate::session`]).
     pub sessions: SessionSource,
@@ -87,6 +89,7 @@ impl Clients {
             sts: aws_sdk_sts::Client::new(config),
             organizations: aws_sdk_organizations::Client::new(config),
             config: aws_sdk_config::Client::new(config),
+            securityhub: aws_sdk_securityhub::Client::new(config),
             sessions: SessionSource::Caller(config.clone()),
         }
     }

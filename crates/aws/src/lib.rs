@@ -11,6 +11,7 @@
 //!   time, [`applier`] carries out a plan entity by entity, writing a [`journal`] entry (to a
 //!   directory or S3, via [`s3`]) before each change, and [`rollback`] undoes it; [`location`]
 //!   reads list files from disk or `s3://`;
+//! - [`securityhub`] reads iamsweep's findings in Security Hub and imports the report's;
 //! - every decision made from what it gathers lives in `iamsweep-core`.
 
 pub mod accounts;

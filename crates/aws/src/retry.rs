@@ -73,6 +73,9 @@ pub fn classify<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> F
             Some("Throttling" | "ThrottlingException" | "RequestLimitExceeded") => {
                 Failure::Throttled
             }
+            // Security Hub answers its rate limits with HTTP 429 (`TooManyRequestsException`,
+            // or `LimitExceededException` for its per-account quotas).
+            _ if service.raw().status().as_u16() == 429 => Failure::Throttled,
             Some("ServiceFailure" | "ServiceUnavailable" | "InternalFailure") => Failure::Transient,
             _ if service.raw().status().is_server_error() => Failure::Transient,
             // `ExpiredToken` included: the same credentials fail again; `crate::advisor` starts

@@ -46,6 +46,9 @@ pub enum Command {
     /// Undo what `apply` wrote, from the journal or the previous-boundary tag (only with
     /// `--apply`).
     Rollback(crate::enforce::RollbackArgs),
+    /// Findings in AWS Security Hub: `findings import` sends the audit's (dry run unless
+    /// `--apply`).
+    Findings(crate::commands::findings::FindingsArgs),
     /// Print a shell completion script for bash, zsh, fish or powershell on stdout.
     Completions(CompletionsArgs),
 }

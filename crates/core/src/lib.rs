@@ -62,6 +62,7 @@ pub mod risk;
 pub mod rollback;
 pub mod rollup;
 pub mod selection;
+pub mod securityhub;
 pub mod session;
 pub mod settings;
 pub mod snapshot;

@@ -10,6 +10,10 @@ pub const CONFIG: &str = "IAMSWEEP_CONFIG";
 /// `IAMSWEEP_ENFORCE`: `true` to attach boundaries on scheduled runs; anything else, or unset,
 /// means off. Enforcement is never on by default.
 pub const ENFORCE: &str = "IAMSWEEP_ENFORCE";
+/// `IAMSWEEP_SECURITY_HUB`: `true` to import each scheduled and fan-out run's findings into AWS
+/// Security Hub (in the function's region; for the fan-out, into each member account's), and
+/// archive those of entities now compliant or deleted; anything else, or unset, means off.
+pub const SECURITY_HUB: &str = "IAMSWEEP_SECURITY_HUB";
 /// `IAMSWEEP_STATE`: `s3://bucket/prefix` where resume markers live, one per account and kind of
 /// run (`PREFIX/resume/ACCOUNT/KIND.json`). Without it a cut-short run reports its pending
 /// entities in its answer only.

@@ -149,6 +149,9 @@ pub struct Answer {
     /// Why a report was not written; the run's other work is done all the same.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report_error: Option<String>,
+    /// The Security Hub import, when `IAMSWEEP_SECURITY_HUB=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_hub: Option<crate::hub::HubAnswer>,
 }
 
 /// Answers one event before `deadline`.
@@ -250,6 +253,11 @@ async fn audit(
     } else {
         Vec::new()
     };
+    if runtime.settings.env.security_hub {
+        // After the writes: the findings describe the account as this run left it.
+        answer.security_hub =
+            Some(crate::hub::import(runtime, clients, &report, answer.resumed, stop).await);
+    }
     if let Some(prefix) = &runtime.settings.env.reports {
         // After the writes, which it must not delay; within the first half of the safety
         // margin, which is left for the resume marker and the answer.

@@ -12,12 +12,14 @@
 //! an event and the invocation's deadline into an [`handler::Answer`], through the same
 //! `iamsweep-aws` collector, `iamsweep-core` analysis, plan and applier as the CLI. A run that the
 //! deadline cuts short leaves a [`resume`] marker, and the next run starts there. Scheduled and fan-out runs
-//! write their report as JSON and HTML to S3 ([`reports`]).
+//! write their report as JSON and HTML to S3 ([`reports`]); with `IAMSWEEP_SECURITY_HUB=true`,
+//! they import their findings ([`hub`]).
 
 pub mod env_vars;
 pub mod event;
 pub mod failure;
 pub mod handler;
+pub mod hub;
 pub mod logs;
 pub mod pass;
 pub mod reports;

@@ -21,6 +21,8 @@ pub struct EnvSettings {
     pub config: Option<S3Uri>,
     /// `IAMSWEEP_ENFORCE=true`.
     pub enforce: bool,
+    /// `IAMSWEEP_SECURITY_HUB=true`.
+    pub security_hub: bool,
     /// `IAMSWEEP_STATE`.
     pub state: Option<S3Uri>,
     /// `IAMSWEEP_JOURNAL`, as given (`JournalStore::parse` reads it).
@@ -66,6 +68,9 @@ impl EnvSettings {
             config: s3(env_vars::CONFIG)?,
             // Only the exact word turns writes on: a typo must not enforce.
             enforce: lookup(env_vars::ENFORCE).is_some_and(|value| value.trim() == "true"),
+            // As for enforcement, only the exact word: a typo must not send findings anywhere.
+            security_hub: lookup(env_vars::SECURITY_HUB)
+                .is_some_and(|value| value.trim() == "true"),
             state: s3(env_vars::STATE)?,
             journal: lookup(env_vars::JOURNAL).filter(|text| !text.trim().is_empty()),
             reports: s3(env_vars::REPORTS)?,
@@ -145,6 +150,14 @@ mod tests {
         assert!(!env(&[(env_vars::ENFORCE, "yes")]).unwrap().enforce);
         assert!(!env(&[(env_vars::ENFORCE, "TRUE ")]).unwrap().enforce);
         assert!(env(&[(env_vars::ENFORCE, "true")]).unwrap().enforce);
+    }
+
+    #[test]
+    fn security_hub_is_on_only_when_asked_in_so_many_words() {
+        assert!(!env(&[]).unwrap().security_hub);
+        assert!(!env(&[(env_vars::SECURITY_HUB, "1")]).unwrap().security_hub);
+        assert!(!env(&[(env_vars::SECURITY_HUB, "True")]).unwrap().security_hub);
+        assert!(env(&[(env_vars::SECURITY_HUB, "true")]).unwrap().security_hub);
     }
 
     #[test]

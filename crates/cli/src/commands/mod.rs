@@ -4,6 +4,7 @@ pub mod apply;
 pub mod audit;
 pub mod check;
 pub mod completions;
+pub mod findings;
 pub mod plan;
 pub mod rollback;
 

@@ -27,6 +27,9 @@
 //! - `conventions`: completions, `--quiet`, `--version`, a closed stdout, no ANSI off a
 //!   terminal, help defaults, `--output` confirmation, config-relative lists, credential errors
 //!   naming the profile, the SDK's warnings kept out, offline figures.
+//! - `securityhub`: `findings import` into iamsim's Security Hub: dry run, create, update in
+//!   place, archive compliant and deleted entities, a person's workflow kept, batches of 100,
+//!   refused findings, a snapshot of another account.
 
 mod accounts;
 mod audit;
@@ -40,6 +43,7 @@ mod layout;
 mod rollback;
 mod sdk;
 mod selection;
+mod securityhub;
 mod sessions;
 mod sim;
 mod strict_inputs;

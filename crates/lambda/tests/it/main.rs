@@ -10,6 +10,8 @@
 //!   CLI, the RDK) replayed through the handler; error kinds and account ids of answers;
 //! - `deadline`: a run cut short before its writes, resumed by the next one with nothing lost
 //!   or done twice; old and broken markers;
+//! - `securityhub`: `IAMSWEEP_SECURITY_HUB`: scheduled and fan-out runs import into their
+//!   accounts' Security Hub, off by default, never past the deadline;
 //! - `settings`: the CLI's resolver and bounds, and strict list files from S3;
 //! - `reports`: JSON and HTML reports in S3 from scheduled and fan-out runs.
 
@@ -19,5 +21,6 @@ mod events;
 mod fan_out_answers;
 mod policy;
 mod reports;
+mod securityhub;
 mod settings;
 mod sim;

@@ -45,16 +45,24 @@ fn actions<'a>(calls: impl IntoIterator<Item = &'a Value>) -> BTreeSet<String> {
     calls.into_iter().filter_map(action).collect()
 }
 
-/// The actions an `Allow` statement of the role's inline policies grants.
-fn granted(template: &str, role: &str) -> BTreeSet<String> {
+/// The actions an `Allow` statement of the role's inline policies grants, and those of the
+/// role's conditional policies named in `switched_on` (`AWS::IAM::RolePolicy` resources, such
+/// as `SecurityHubPolicy`, created when their parameter is on, as the run here has it).
+fn granted(template: &str, role: &str, switched_on: &[&str]) -> BTreeSet<String> {
     let path = repo_root().join("deploy").join(template);
     let text = std::fs::read_to_string(&path).expect("template readable");
     let document: Yaml = serde_yaml::from_str(&text).expect("template is YAML");
-    let policies = document["Resources"][role]["Properties"]["Policies"]
+    let mut policies = document["Resources"][role]["Properties"]["Policies"]
         .as_sequence()
-        .unwrap_or_else(|| panic!("{template}: {role} has inline Policies"));
+        .unwrap_or_else(|| panic!("{template}: {role} has inline Policies"))
+        .clone();
+    for name in switched_on {
+        let resource = &document["Resources"][*name];
+        assert_eq!(resource["Type"].as_str(), Some("AWS::IAM::RolePolicy"), "{template}: {name}");
+        policies.push(resource["Properties"].clone());
+    }
     let mut actions = BTreeSet::new();
-    for policy in policies {
+    for policy in &policies {
         for statement in policy["PolicyDocument"]["Statement"].as_sequence().expect("statements") {
             if statement["Effect"].as_str() != Some("Allow") {
                 continue;
@@ -154,11 +162,13 @@ async fn the_templates_grant_exactly_what_the_function_calls() {
             ("IAMSWEEP_JOURNAL", "s3://state/journal"),
             ("IAMSWEEP_ENFORCE", "true"),
             ("IAMSWEEP_REPORTS", "s3://state/iamsweep/reports"),
+            ("IAMSWEEP_SECURITY_HUB", "true"),
         ])
         .await;
     let scheduled = json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
     let answer = handle(&runtime, &scheduled, far()).await.unwrap();
     assert_eq!(answer["write_failures"], 0, "{answer}");
+    assert_eq!(answer["security_hub"]["status"], "complete", "{answer}");
     let before_ids = sim.calls().len();
     // One item of each kind, read with per-entity calls.
     let iam = aws_sdk_iam::Client::new(&sim.sdk().await);
@@ -204,6 +214,7 @@ async fn the_templates_grant_exactly_what_the_function_calls() {
     let answer = handle(&runtime, &fan_out, far()).await.unwrap();
     assert_eq!(answer["status"], "complete", "{answer}");
     assert!(answer["changed"].as_u64().unwrap() > 0, "{answer}");
+    assert_eq!(answer["security_hub"]["status"], "complete", "{answer}");
 
     let calls = sim.calls();
     let (fan_out_own, fan_out_member): (Vec<&Value>, Vec<&Value>) = calls[listing..]
@@ -216,15 +227,15 @@ async fn the_templates_grant_exactly_what_the_function_calls() {
     compare(
         "deploy/template.yaml FunctionRole",
         &function,
-        &granted("template.yaml", "FunctionRole"),
+        &granted("template.yaml", "FunctionRole", &["SecurityHubPolicy"]),
     );
     compare(
         "deploy/member-role.yaml MemberRole",
         &actions(fan_out_member),
-        &granted("member-role.yaml", "MemberRole"),
+        &granted("member-role.yaml", "MemberRole", &["SecurityHubPolicy"]),
     );
     let listed = actions(&calls[own_runs..listing]);
-    let state_machine: BTreeSet<String> = granted("template.yaml", "StateMachineRole")
+    let state_machine: BTreeSet<String> = granted("template.yaml", "StateMachineRole", &[])
         .into_iter()
         .filter(|action| action.starts_with("organizations:"))
         .collect();
