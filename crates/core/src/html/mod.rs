@@ -103,7 +103,7 @@ impl HtmlWriter {
     pub fn report(&mut self, report: &AuditReport) -> String {
         self.overview.add(report);
         let mut out = String::with_capacity(report.entities.len() * 1024);
-        for entity in &report.entities {
+        for entity in report.by_severity() {
             entity::row(&mut out, entity, &report.account_id, self.columns, None);
         }
         out
@@ -117,7 +117,7 @@ impl HtmlWriter {
         let by_arn: HashMap<&str, &EntityPlan> =
             plan.entities.iter().map(|entity| (entity.arn.as_str(), entity)).collect();
         let mut out = String::with_capacity(report.entities.len() * 1024);
-        for entity in &report.entities {
+        for entity in report.by_severity() {
             let planned = by_arn.get(entity.arn.as_str()).copied();
             entity::row(&mut out, entity, &report.account_id, self.columns, planned);
         }

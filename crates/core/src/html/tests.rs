@@ -45,7 +45,9 @@ fn every_entity_has_one_row_with_its_arn_and_the_overview_is_complete() {
     let (_, report) = demo();
     let page = Html::parse_document(&audit_page(&report, ReportKind::Audit));
     assert!(page.errors.is_empty(), "the page parses without errors: {:?}", page.errors);
-    let expected: Vec<String> = report.entities.iter().map(|entity| entity.arn.clone()).collect();
+    // Most serious first, as every format people read orders them.
+    let expected: Vec<String> =
+        report.by_severity().iter().map(|entity| entity.arn.clone()).collect();
     assert_eq!(row_arns(&page), expected);
     assert_eq!(text(&select(&page, "title")[0]), "iamsweep audit: account 123456789012");
     let header = text(&select(&page, "#overview header")[0]);
