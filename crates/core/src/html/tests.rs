@@ -138,8 +138,13 @@ fn hostile_names_tags_and_policies_are_text_never_markup() {
     assert_eq!(select(&page, "script").len(), 1, "only the page's own script");
     assert!(select(&page, "img").is_empty(), "no element from the name");
     assert!(select(&page, "[onerror]").is_empty());
-    let row = select(&page, "#entity-table > tbody > tr")[1];
-    assert_eq!(row.value().attr("data-arn"), Some(report.entities[1].arn.as_str()));
+    // Rows are most serious first: find the hostile entity's row by its (escaped) ARN.
+    let arn = report.entities[1].arn.clone();
+    let rows = select(&page, "#entity-table > tbody > tr");
+    let row = *rows
+        .iter()
+        .find(|row| row.value().attr("data-arn") == Some(arn.as_str()))
+        .expect("the hostile entity's row carries its ARN verbatim in data-arn");
     assert_eq!(text(&select_in(&row, "summary")[0]), hostile);
     let details = text(&select_in(&row, ".more")[0]);
     assert!(details.contains(&format!("path/{hostile}/")), "{details}");
