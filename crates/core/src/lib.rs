@@ -33,6 +33,9 @@
 //! assert_eq!(classify(None, now, 180), ServiceState::Unused);
 //! ```
 
+pub mod action_catalogue;
+pub mod action_level;
+pub mod action_patterns;
 pub mod analysis;
 pub mod boundary;
 pub mod compliance;

@@ -17,9 +17,12 @@
 //!   writes; the version deleted at five is the one the dry run names;
 //! - `boundary`: boundaries of entities that used IAM: the containing document read back
 //!   whole, and the escalation risks `plan` and `audit` name;
+//! - `action_level`: action-level boundaries: an EC2-heavy role's fitting boundary read back
+//!   and evaluated, a service that does not fit at service level, an edit of that refused;
 //! - `rollback`: rollback against a hostile journal and tags, the caller, a shared S3 journal.
 
 mod accounts;
+mod action_level;
 mod audit;
 mod boundary;
 mod enforce;

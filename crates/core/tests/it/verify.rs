@@ -143,6 +143,7 @@ fn a_twice_listed_entity_and_a_change_without_facts_are_refused() {
         delete_version: None,
         attach: true,
         preconditions: Preconditions { boundary_arn: None, default_version_id: None },
+        action_level: None,
     });
     plan.summary = iamsweep_core::plan::summarize(&plan.entities);
     assert_refused(&plan, "role/young", "outcome");
@@ -209,6 +210,7 @@ fn mutate(entity: &mut EntityPlan, choice: u8) {
         delete_version: None,
         attach: true,
         preconditions: Preconditions { boundary_arn: None, default_version_id: None },
+        action_level: None,
     };
     match (choice, &mut entity.tags, &mut entity.boundary) {
         (0, _, _) => entity.arn.push('x'),
