@@ -40,6 +40,10 @@ fn main() {
         collected_at,
     };
     let settings = EnforceSettings::defaults(window).boundary;
+    let parse_started = std::time::Instant::now();
+    let catalogue = iamsweep_core::action_catalogue::Catalogue::shipped();
+    let catalogue_parse_ms = parse_started.elapsed().as_secs_f64() * 1000.0;
+    let synthesis_started = std::time::Instant::now();
 
     let (mut counted, mut complete, mut refused, mut exact_fits) = (0, 0, 0, 0);
     let mut fallbacks: BTreeMap<String, usize> = BTreeMap::new();
@@ -89,6 +93,7 @@ fn main() {
             exact_fits += 1;
         }
     }
+    let synthesis_seconds = synthesis_started.elapsed().as_secs_f64();
     let share = |n: usize| (1000.0 * n as f64 / counted.max(1) as f64).round() / 10.0;
     let out = serde_json::json!({
         "snapshot": path,
@@ -100,6 +105,9 @@ fn main() {
         "fallbacks": fallbacks,
         "exact_list_fits": exact_fits,
         "exact_list_fits_percent": share(exact_fits),
+        "catalogue": format!("{} ({})", catalogue.source, catalogue.updated),
+        "catalogue_parse_ms": (catalogue_parse_ms * 10.0).round() / 10.0,
+        "boundaries_seconds": (synthesis_seconds * 100.0).round() / 100.0,
     });
     println!("{}", serde_json::to_string_pretty(&out).unwrap());
 }

@@ -149,7 +149,15 @@ async fn a_service_that_does_not_fit_falls_back_to_service_level_and_an_edit_of_
     let dir = tempfile::tempdir().unwrap();
     let sim = Sim::builder(sprawl_scenario(&dir)).record().start();
     let plan_path = dir.path().join("plan.json");
-    assert_exit(&run(&sim, &dir, &["plan", "--output", plan_path.to_str().unwrap()]), 0);
+    let output = run(&sim, &dir, &["plan", "--output", plan_path.to_str().unwrap()]);
+    assert_exit(&output, 0);
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        table.contains(
+            "service level: role sprawl: `ec2` allowed whole, its unused actions not denied: its "
+        ),
+        "{table}"
+    );
     let mut plan: Value = serde_json::from_slice(&std::fs::read(&plan_path).unwrap()).unwrap();
     let action_level = entity(&plan, "sprawl")["boundary"]["action_level"].clone();
     assert_eq!(action_level["services"], json!(["s3"]));

