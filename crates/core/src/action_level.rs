@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::action_catalogue::{Catalogue, is_action_name};
 use crate::analysis::classify;
 use crate::boundary::{AuditContext, MAX_POLICY_CHARS};
+use crate::model::ActionRecord;
 use crate::report::{EntityReport, ServiceState};
 
 /// Which used services with action data a boundary judges per action, and which at service
@@ -83,15 +84,16 @@ impl ActionDeny {
         let keep: BTreeSet<String> =
             keep.iter().map(|action| action.to_ascii_lowercase()).collect();
         let mut deny = ActionDeny { patterns: BTreeMap::new(), fallbacks: Vec::new() };
-        for service in &report.services {
-            let Some(tracked) = &service.actions else { continue };
-            if service.state != ServiceState::Used
-                || deny.patterns.contains_key(&*service.namespace)
-                || deny.fallbacks.iter().any(|fallback| *fallback.namespace == *service.namespace)
-            {
-                continue;
+        // A namespace listed twice (a hand-made snapshot) is judged on all its records: an
+        // action either record shows used is used.
+        let mut by_namespace: BTreeMap<&str, Vec<&ActionRecord>> = BTreeMap::new();
+        for service in report.services.iter().filter(|s| s.state == ServiceState::Used) {
+            if let Some(actions) = &service.actions {
+                by_namespace.entry(&service.namespace).or_default().extend(actions);
             }
-            let namespace = service.namespace.to_string();
+        }
+        for (namespace, tracked) in by_namespace {
+            let namespace = namespace.to_string();
             let fallback = |reason, detail: String| ServiceLevel {
                 namespace: namespace.clone(),
                 reason,
