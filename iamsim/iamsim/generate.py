@@ -53,6 +53,7 @@ TEAMS = ["web", "data", "platform", "payments", "search", "mobile", "ml", "secur
 class Generator:
     def __init__(self, seed: int):
         self.rng = random.Random(seed)
+        self.action_rng = random.Random(seed * 7919 + 1)  # action detail added later
         self.custom: list[tuple[str, dict[str, list[str]]]] = []  # name -> service actions
         self.group_services: dict[str, set[str]] = {}
 
@@ -101,9 +102,12 @@ class Generator:
             if s in TRACKED and s in WORKLOAD_SERVICES:
                 # AWS records the last use of every tracked action, so a used service with
                 # tracked actions says which it used (for S3 maybe only untracked object calls,
-                # which the server leaves out of the data).
-                acts = self.rng.sample(WORKLOAD_SERVICES[s], self.rng.randint(1, 2))
-                entry["actions"] = {a: round(days + self.rng.uniform(0, 20), 3) for a in acts
+                # which the server leaves out of the data). Half of them draw from the main
+                # generator, as before; the other half from their own, so that every other
+                # entity of a seed stays what it was.
+                rng = self.rng if self.rng.random() < 0.5 else self.action_rng
+                acts = rng.sample(WORKLOAD_SERVICES[s], rng.randint(1, 2))
+                entry["actions"] = {a: round(days + rng.uniform(0, 20), 3) for a in acts
                                     if not (s == "iam" and a == "PassRole")}
             used[s] = entry
         return used
