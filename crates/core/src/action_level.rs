@@ -119,7 +119,8 @@ impl ActionDeny {
                     format!(
                         "Access Advisor names `{namespace}:{}`, which the action catalogue ({}) \
                          lacks",
-                        unknown.name, catalogue.source
+                        shown(&unknown.name),
+                        catalogue.source
                     ),
                 ));
                 continue;
@@ -195,4 +196,14 @@ impl ActionDeny {
         service_level.sort_by(|a, b| a.namespace.cmp(&b.namespace));
         ActionLevel { services: self.patterns.keys().cloned().collect(), service_level }
     }
+}
+
+/// A name from the data as a message may show it: escaped and cut short, since a hand-made
+/// snapshot could hold terminal escapes or a megabyte in an action name.
+fn shown(name: &str) -> String {
+    let mut out: String = name.chars().take(64).flat_map(char::escape_debug).collect();
+    if name.chars().nth(64).is_some() {
+        out.push_str("...");
+    }
+    out
 }

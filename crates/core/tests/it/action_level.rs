@@ -366,6 +366,16 @@ fn an_action_name_with_a_wildcard_sends_its_service_to_service_level() {
     assert_eq!(outcome.service_level[0].reason, FallbackReason::UnknownAction);
     assert!(outcome.service_level[0].detail.contains("`ec2:Describe*`"));
     assert!(!boundary.document.contains("Describe*"));
+
+    // A terminal escape in a name is shown escaped, never raw.
+    let mut record = entity(EntityKind::User, "hostile");
+    let mut ec2 = service("ec2", Some(1));
+    ec2.actions = Some(vec![action("Run\u{1b}[2J", None)]);
+    record.services = vec![ec2];
+    let report = analyze_entity(&record, &Rules::new(WINDOW), NOW);
+    let boundary = synthesize(&report, &settings, &audit()).unwrap();
+    let detail = &boundary.action_level.unwrap().service_level[0].detail;
+    assert!(!detail.contains('\u{1b}') && detail.contains("Run\\u{1b}[2J"), "{detail}");
 }
 
 /// The simulator end-to-end tests run against must know exactly the actions the tool does:
@@ -431,4 +441,22 @@ fn a_service_listed_twice_never_has_a_used_action_denied() {
     let policy = Policy::parse(&boundary.document).unwrap();
     assert!(policy.evaluate(&Request::new("s3:PutBucketPolicy", "*")).is_allowed());
     assert!(!policy.evaluate(&Request::new("s3:DeleteBucket", "*")).is_allowed());
+}
+
+/// A service the catalogue does not know (newer than the catalogue) stays at service level: no
+/// pattern can be judged safe against actions nobody listed.
+#[test]
+fn a_service_the_catalogue_lacks_stays_at_service_level() {
+    let mut record = entity(EntityKind::Role, "early-adopter");
+    let mut new = service("brand-new-service", Some(1));
+    new.actions = Some(vec![action("StartThing", Some(1)), action("DeleteThing", None)]);
+    record.services = vec![new];
+    let report = analyze_entity(&record, &Rules::new(WINDOW), NOW);
+    let settings = EnforceSettings::defaults(WINDOW).boundary;
+    let boundary = synthesize(&report, &settings, &audit()).unwrap();
+    let outcome = boundary.action_level.unwrap();
+    assert_eq!(outcome.service_level[0].reason, FallbackReason::NotInCatalogue);
+    assert!(outcome.services.is_empty());
+    let policy = Policy::parse(&boundary.document).unwrap();
+    assert!(policy.evaluate(&Request::new("brand-new-service:DeleteThing", "*")).is_allowed());
 }
