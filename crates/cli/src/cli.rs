@@ -176,6 +176,8 @@ pub enum FailOnArg {
     Unused,
     /// Services not accessed for `--stale-days`.
     Stale,
+    /// Entities that used no service within the window (roles: `RoleLastUsed` too).
+    Idle,
 }
 
 impl From<FailOnArg> for FailOn {
@@ -183,6 +185,7 @@ impl From<FailOnArg> for FailOn {
         match value {
             FailOnArg::Unused => FailOn::Unused,
             FailOnArg::Stale => FailOn::Stale,
+            FailOnArg::Idle => FailOn::Idle,
         }
     }
 }

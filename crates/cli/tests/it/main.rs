@@ -19,14 +19,19 @@
 //!   whole, and the escalation risks `plan` and `audit` name;
 //! - `action_level`: action-level boundaries: an EC2-heavy role's fitting boundary read back
 //!   and evaluated, a service that does not fit at service level, an edit of that refused;
-//! - `rollback`: rollback against a hostile journal and tags, the caller, a shared S3 journal.
+//! - `rollback`: rollback against a hostile journal and tags, the caller, a shared S3 journal;
+//! - `idle`: idle users and roles (`RoleLastUsed` included) in every format and `--fail-on idle`;
+//! - `layout`: the demo's audit and plan tables at 80 and 200 columns, Markdown, colour only on
+//!   a terminal and never with `NO_COLOR`.
 
 mod accounts;
 mod action_level;
 mod audit;
 mod boundary;
 mod enforce;
+mod idle;
 mod inputs;
+mod layout;
 mod rollback;
 mod sdk;
 mod sessions;
