@@ -53,6 +53,7 @@ TEAMS = ["web", "data", "platform", "payments", "search", "mobile", "ml", "secur
 class Generator:
     def __init__(self, seed: int):
         self.rng = random.Random(seed)
+        self.action_rng = random.Random(seed * 7919 + 1)  # action detail added later
         self.custom: list[tuple[str, dict[str, list[str]]]] = []  # name -> service actions
         self.group_services: dict[str, set[str]] = {}
 
@@ -84,7 +85,7 @@ class Generator:
         return out
 
     def activity(self, services: list[str], stale: bool = False, ancient: bool = False) -> dict:
-        """Use of a share of the granted services; some action-level detail for tracked ones."""
+        """Use of a share of the granted services, with action-level detail for tracked ones."""
         used = {}
         for s in services:
             if self.rng.random() > 0.7:
@@ -98,9 +99,15 @@ class Generator:
             entry = {"days_ago": days}
             if self.rng.random() < 0.3:
                 entry["region"] = self.rng.choice(["us-east-1", "eu-west-1", "us-west-2"])
-            if s in TRACKED and s in WORKLOAD_SERVICES and self.rng.random() < 0.5:
-                acts = self.rng.sample(WORKLOAD_SERVICES[s], self.rng.randint(1, 2))
-                entry["actions"] = {a: round(days + self.rng.uniform(0, 20), 3) for a in acts
+            if s in TRACKED and s in WORKLOAD_SERVICES:
+                # AWS records the last use of every tracked action, so a used service with
+                # tracked actions says which it used (for S3 maybe only untracked object calls,
+                # which the server leaves out of the data). Half of them draw from the main
+                # generator, as before; the other half from their own, so that every other
+                # entity of a seed stays what it was.
+                rng = self.rng if self.rng.random() < 0.5 else self.action_rng
+                acts = rng.sample(WORKLOAD_SERVICES[s], rng.randint(1, 2))
+                entry["actions"] = {a: round(days + rng.uniform(0, 20), 3) for a in acts
                                     if not (s == "iam" and a == "PassRole")}
             used[s] = entry
         return used

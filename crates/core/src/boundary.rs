@@ -2,7 +2,9 @@
 //!
 //! A boundary allows `NAMESPACE:*` for every service the entity used within the window (plus
 //! the configured base actions for an entity that used nothing, or always when configured),
-//! optionally denies the tracked actions of used services that were not used, and always denies
+//! optionally denies the tracked actions of used services that were not used (as wildcard
+//! patterns, [`crate::action_level`]; a service that does not fit falls back to service
+//! level), and always denies
 //! what would let the entity, or any other principal it can reach through IAM, lift an
 //! iamsweep boundary (the original sample forgot this): changing its own boundary, editing
 //! iamsweep's boundary policies, removing or replacing another principal's iamsweep boundary,
@@ -19,6 +21,8 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
+use crate::action_catalogue::{Catalogue, is_namespace};
+use crate::action_level::{ActionDeny, ActionLevel};
 use crate::error::InputError;
 use crate::model::EntityKind;
 use crate::report::{EntityReport, ServiceState};
@@ -35,8 +39,8 @@ pub enum BoundaryRefusal {
     /// The document would exceed IAM's size limit, which IAM would reject.
     #[error(
         "its boundary would be {chars} characters, over IAM's limit of {MAX_POLICY_CHARS} \
-         (whitespace not counted); hint: it used too many services or, with action-level data, \
-         has too many unused tracked actions to deny"
+         (whitespace not counted); hint: it used too many services (action-level Denies fall \
+         back to service level before this)"
     )]
     TooLarge {
         /// Non-whitespace characters of the canonical document.
@@ -62,6 +66,9 @@ pub struct BoundaryDocument {
     pub policy_arn: String,
     /// The canonical JSON document.
     pub document: String,
+    /// With action-level data: which used services are judged per action, which at service
+    /// level and why (`None` without action-level data).
+    pub action_level: Option<ActionLevel>,
 }
 
 /// The boundary policy name of an entity: its kind and name, so that a user and a role with the
@@ -134,14 +141,27 @@ pub struct AuditContext<'a> {
 /// reject.
 ///
 /// With action-level data, the tracked actions of each used service that were not used within
-/// the window are denied. Untracked actions are never denied: having no data about an action is
-/// not evidence that it is unused.
+/// the window are denied, compressed into wildcard patterns that match no used and no untracked
+/// action of the shipped [`Catalogue`] ([`crate::action_level`]). Untracked actions are never
+/// denied: having no data about an action is not evidence that it is unused. A service whose
+/// patterns do not fit falls back to service level, largest first, rather than the whole
+/// boundary being refused.
 pub fn synthesize(
     report: &EntityReport,
     settings: &BoundarySettings,
     audit: &AuditContext<'_>,
 ) -> Result<BoundaryDocument, BoundaryRefusal> {
-    let boundary = synthesize_unchecked(report, settings, audit)?;
+    synthesize_with(report, settings, audit, Catalogue::shipped())
+}
+
+/// [`synthesize`] with a given action catalogue (tests use their own).
+pub fn synthesize_with(
+    report: &EntityReport,
+    settings: &BoundarySettings,
+    audit: &AuditContext<'_>,
+    catalogue: &Catalogue,
+) -> Result<BoundaryDocument, BoundaryRefusal> {
+    let boundary = synthesize_fitted(report, settings, audit, catalogue)?;
     let chars = non_whitespace_chars(&boundary.document);
     if chars > MAX_POLICY_CHARS {
         return Err(BoundaryRefusal::TooLarge { chars });
@@ -155,6 +175,62 @@ pub fn synthesize_unchecked(
     report: &EntityReport,
     settings: &BoundarySettings,
     audit: &AuditContext<'_>,
+) -> Result<BoundaryDocument, BoundaryRefusal> {
+    synthesize_fitted(report, settings, audit, Catalogue::shipped())
+}
+
+/// The boundary with as many services at action level as fit: while the document is over IAM's
+/// limit, the service with the longest Deny patterns falls back to service level.
+fn synthesize_fitted(
+    report: &EntityReport,
+    settings: &BoundarySettings,
+    audit: &AuditContext<'_>,
+    catalogue: &Catalogue,
+) -> Result<BoundaryDocument, BoundaryRefusal> {
+    let Some(mut deny) = action_deny(report, settings, audit, catalogue) else {
+        return document(report, settings, audit, BTreeSet::new(), None);
+    };
+    loop {
+        let boundary = document(report, settings, audit, deny.patterns(), Some(deny.outcome()))?;
+        let chars = non_whitespace_chars(&boundary.document);
+        if chars <= MAX_POLICY_CHARS || !deny.fall_back_largest(chars) {
+            return Ok(boundary);
+        }
+    }
+}
+
+/// The action-level Deny of the entity, `None` without action-level data.
+fn action_deny(
+    report: &EntityReport,
+    settings: &BoundarySettings,
+    audit: &AuditContext<'_>,
+    catalogue: &Catalogue,
+) -> Option<ActionDeny> {
+    if !audit.action_level || report.kind == EntityKind::Group {
+        return None;
+    }
+    // A base action named exactly is an explicit wish to allow it: never deny it.
+    let keep = if uses_base_actions(report, settings) {
+        settings.base_actions.iter().cloned().collect()
+    } else {
+        BTreeSet::new()
+    };
+    Some(ActionDeny::new(report, audit, &keep, catalogue))
+}
+
+/// Whether the boundary allows the base actions: for an entity that used nothing, or always.
+fn uses_base_actions(report: &EntityReport, settings: &BoundarySettings) -> bool {
+    settings.always_include_base_actions
+        || !report.services.iter().any(|service| service.state == ServiceState::Used)
+}
+
+/// The boundary document, denying `denied` (action patterns) as unused tracked actions.
+fn document(
+    report: &EntityReport,
+    settings: &BoundarySettings,
+    audit: &AuditContext<'_>,
+    denied: BTreeSet<String>,
+    action_level: Option<ActionLevel>,
 ) -> Result<BoundaryDocument, BoundaryRefusal> {
     let account_id = audit.account_id;
     let put_own_boundary = match report.kind {
@@ -171,46 +247,21 @@ pub fn synthesize_unchecked(
         report.services.iter().filter(|service| service.state == ServiceState::Used).collect();
     let mut allowed = BTreeSet::new();
     for service in &used {
-        let namespace_ok = !service.namespace.is_empty()
-            && service
-                .namespace
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !namespace_ok {
+        if !is_namespace(&service.namespace) {
             return Err(BoundaryRefusal::InvalidNamespace(service.namespace.to_string()));
         }
         allowed.insert(format!("{}:*", service.namespace));
     }
-    let base: BTreeSet<String> = if used.is_empty() || settings.always_include_base_actions {
+    let base: BTreeSet<String> = if uses_base_actions(report, settings) {
         settings.base_actions.iter().cloned().collect()
     } else {
         BTreeSet::new()
     };
-    let mut denied = BTreeSet::new();
-    if audit.action_level {
-        for service in &used {
-            for action in service.actions.iter().flatten() {
-                let used_recently = crate::analysis::classify(
-                    action.last_accessed,
-                    audit.collected_at,
-                    audit.window_days,
-                ) == ServiceState::Used;
-                let name_ok = !action.name.is_empty()
-                    && action.name.chars().all(|c| c.is_ascii_alphanumeric());
-                let full = format!("{}:{}", service.namespace, action.name);
-                // A base action named exactly is an explicit wish to allow it: never deny it.
-                let wanted = base.iter().any(|b| b.eq_ignore_ascii_case(&full));
-                if !used_recently && name_ok && !wanted {
-                    denied.insert(full);
-                }
-            }
-        }
-    }
     // Whether the entity keeps any of the IAM writes containment is about: allowed by a pattern
     // and not denied as an unused tracked action.
     let writes_iam = CONTAINED_ACTIONS.iter().any(|action| {
         allowed.iter().chain(&base).any(|pattern| action_matches(pattern, action))
-            && !denied.iter().any(|d| d.eq_ignore_ascii_case(action))
+            && !denied.iter().any(|d| action_matches(d, action))
     });
 
     let mut statements = Vec::new();
@@ -256,7 +307,7 @@ pub fn synthesize_unchecked(
         contain.then_some(arn.as_str()),
     ));
     let document = write_canonical(&json!({ "Version": POLICY_VERSION, "Statement": statements }));
-    Ok(BoundaryDocument { policy_name: name, policy_arn: arn, document })
+    Ok(BoundaryDocument { policy_name: name, policy_arn: arn, document, action_level })
 }
 
 /// The IAM writes [`BoundarySettings::contain_iam_writers`] limits to principals bounded by the

@@ -26,6 +26,10 @@
 //! allows and denies is proven with [`policy_eval`]; what it leaves open is named by
 //! [`escalation`].
 //!
+//! With action-level data, a boundary's Deny of tracked-but-unused actions is decided per
+//! service by [`action_level`], as the fewest wildcard patterns ([`action_patterns`]) that match
+//! nothing else in the IAM [`action_catalogue`] shipped with the crate.
+//!
 //! ```
 //! use iamsweep_core::analysis::classify;
 //! use iamsweep_core::report::ServiceState;
@@ -37,6 +41,9 @@
 //! assert_eq!(classify(None, now, 180), ServiceState::Unused);
 //! ```
 
+pub mod action_catalogue;
+pub mod action_level;
+pub mod action_patterns;
 pub mod analysis;
 pub mod boundary;
 pub mod compliance;

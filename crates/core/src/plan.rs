@@ -209,6 +209,10 @@ pub struct BoundaryChange {
     pub attach: bool,
     /// What the plan saw; `apply` refuses the change when IAM now says otherwise.
     pub preconditions: Preconditions,
+    /// With action-level data: the used services judged per action and those left at service
+    /// level, with the reason ([`crate::action_level`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_level: Option<crate::action_level::ActionLevel>,
     /// What the boundary keeps and removes, for the reviewer: every format shows this value.
     pub effect: BoundaryEffect,
 }
@@ -750,6 +754,7 @@ fn plan_boundary(
         policy_arn: document.policy_arn,
         path: settings.path.clone(),
         document: document.document,
+        action_level: document.action_level,
         create_policy,
         create_version,
         delete_version,

@@ -385,7 +385,7 @@ fn boundary_difference(
     planned: &BoundaryChange,
     expected: &BoundaryChange,
 ) -> Option<(String, String)> {
-    let fields: [(&str, &dyn Debug, &dyn Debug, bool); 10] = [
+    let fields: [(&str, &dyn Debug, &dyn Debug, bool); 11] = [
         (
             "policy_arn",
             &planned.policy_arn,
@@ -424,6 +424,12 @@ fn boundary_difference(
             &planned.preconditions,
             &expected.preconditions,
             planned.preconditions == expected.preconditions,
+        ),
+        (
+            "action_level",
+            &planned.action_level,
+            &expected.action_level,
+            planned.action_level == expected.action_level,
         ),
         // What the reviewer read: an effect edited to look milder than the document is refused.
         ("effect", &"(an effect)", &"another", planned.effect == expected.effect),

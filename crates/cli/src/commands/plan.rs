@@ -93,6 +93,27 @@ pub fn change_list(entity: &EntityPlan) -> Vec<String> {
     parts
 }
 
+/// One line per used service an action-level boundary allows whole, with the reason.
+pub fn service_level_lines(plan: &Plan) -> Vec<String> {
+    let mut lines = Vec::new();
+    for entity in &plan.entities {
+        let Some(action_level) = entity.boundary.as_ref().and_then(|b| b.action_level.as_ref())
+        else {
+            continue;
+        };
+        for fallback in &action_level.service_level {
+            lines.push(format!(
+                "service level: {} {}: `{}` allowed whole, its unused actions not denied: {}",
+                entity.kind.as_str(),
+                entity.name,
+                fallback.namespace,
+                fallback.detail
+            ));
+        }
+    }
+    lines
+}
+
 /// One line per entity whose iamsweep boundary leaves an escalation path open, then a hint:
 /// iamsweep names these risks and leaves the decision to a person.
 pub fn risk_lines(plan: &Plan) -> Vec<String> {

@@ -12,7 +12,7 @@ use iamsweep_core::report::ServiceState;
 use super::markdown::escape;
 use super::table::LISTED;
 use super::text::{Colour, Style, columns, detail, list, pad, wrap, wrap_items};
-use crate::commands::plan::{change_list, changes, risk_lines, summary_line};
+use crate::commands::plan::{change_list, changes, risk_lines, service_level_lines, summary_line};
 
 /// The plan as a table laid out for `style`, then the summary, the lockout warning and the
 /// escalation risks.
@@ -90,7 +90,8 @@ pub fn table(plan: &Plan, style: &Style) -> String {
     let tail = [(summary_line(plan), None)]
         .into_iter()
         .chain(warning.map(|warning| (warning, Some(Colour::Red))))
-        .chain(risk_lines(plan).into_iter().map(|line| (line, None)));
+        .chain(risk_lines(plan).into_iter().map(|line| (line, None)))
+        .chain(service_level_lines(plan).into_iter().map(|line| (line, None)));
     for (paragraph, colour) in tail {
         for line in wrap(&paragraph, style.width) {
             out.push_str(&match colour {

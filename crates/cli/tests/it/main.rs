@@ -18,6 +18,8 @@
 //! - `boundary`: boundaries of entities that used IAM: the containing document read back
 //!   whole, and the escalation risks `plan` and `audit` name;
 //! - `findings`: `audit --format asff|ocsf` and `check --min-severity` exit codes;
+//! - `action_level`: action-level boundaries: an EC2-heavy role's fitting boundary read back
+//!   and evaluated, a service that does not fit at service level, an edit of that refused;
 //! - `rollback`: rollback against a hostile journal and tags, the caller, a shared S3 journal;
 //! - `idle`: idle users and roles (`RoleLastUsed` included) in every format and `--fail-on idle`;
 //! - `layout`: the demo's audit and plan tables at 80 and 200 columns, Markdown, colour only on
@@ -32,6 +34,7 @@
 //!   refused findings, a snapshot of another account.
 
 mod accounts;
+mod action_level;
 mod audit;
 mod boundary;
 mod conventions;

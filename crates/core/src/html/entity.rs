@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::escape::{escape, push};
+use crate::action_level::ActionLevel;
 use crate::effect::EffectService;
 use crate::escalation::describe;
 use crate::plan::{EntityPlan, Outcome};
@@ -298,6 +299,28 @@ pub fn changes(entity: &EntityPlan) -> String {
     parts.join(", ")
 }
 
+/// For a boundary planned from action-level data: the used services whose unused actions it
+/// denies, and each one it allows whole, with the reason ([`crate::action_level`]), as the
+/// plan's table names them.
+fn action_level_details(out: &mut String, action_level: &ActionLevel) {
+    if !action_level.services.is_empty() {
+        let _ = write!(
+            out,
+            "<dt>unused actions denied</dt><dd>{}</dd>",
+            escape(&action_level.services.join(", "))
+        );
+    }
+    for fallback in &action_level.service_level {
+        let _ = write!(
+            out,
+            "<dt>service level</dt><dd>{} allowed whole, its unused actions not \
+             denied: {}</dd>",
+            escape(&fallback.namespace),
+            escape(&fallback.detail)
+        );
+    }
+}
+
 /// What the plan does to the entity and why not more: for a boundary, what it keeps and
 /// removes ([`crate::effect::BoundaryEffect`], decided in one place for every format).
 fn plan_details(out: &mut String, plan: &EntityPlan) {
@@ -323,6 +346,9 @@ fn plan_details(out: &mut String, plan: &EntityPlan) {
                 "<dt>base actions</dt><dd>{}</dd>",
                 escape(&effect.base_actions.join(", "))
             );
+        }
+        if let Some(action_level) = &boundary.action_level {
+            action_level_details(out, action_level);
         }
     }
     if let Some(tags) = &plan.tags {

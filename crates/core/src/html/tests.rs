@@ -280,3 +280,35 @@ fn a_plan_page_shows_what_each_boundary_keeps_and_removes_and_marks_a_lockout() 
     let card = select(&page, "#counts .card.base-only b");
     assert_eq!(text(&card[0]), locked_out.to_string());
 }
+
+#[test]
+fn a_plan_page_names_the_services_an_action_level_boundary_denies_and_keeps_whole() {
+    use crate::action_level::{ActionLevel, FallbackReason, ServiceLevel};
+    let (snapshot, report) = demo();
+    let settings = EnforceSettings::defaults(180);
+    let mut plan =
+        build_plan(&snapshot, &report, &LiveState::default(), &settings, report.generated_at);
+    let entity = plan.entities.iter_mut().find(|entity| entity.boundary.is_some()).unwrap();
+    let arn = entity.arn.clone();
+    entity.boundary.as_mut().unwrap().action_level = Some(ActionLevel {
+        services: vec!["ec2".into(), "s3".into()],
+        service_level: vec![ServiceLevel {
+            namespace: "sqs".into(),
+            reason: FallbackReason::UnknownAction,
+            detail: "Access Advisor names <b>sqs:Odd</b>".into(),
+        }],
+    });
+    let page = Html::parse_document(&plan_page(&report, &plan));
+    let row = select(&page, &format!("#entity-table tr[data-arn=\"{arn}\"]"))[0];
+    let terms: Vec<String> = select_in(&row, "dt").iter().map(text).collect();
+    let details: Vec<String> = select_in(&row, "dd").iter().map(text).collect();
+    let denied = terms.iter().position(|term| term == "unused actions denied").unwrap();
+    assert_eq!(details[denied], "ec2, s3");
+    let whole = terms.iter().position(|term| term == "service level").unwrap();
+    assert_eq!(
+        details[whole],
+        "sqs allowed whole, its unused actions not denied: Access Advisor names <b>sqs:Odd</b>"
+    );
+    let dd = select_in(&row, "dd")[whole];
+    assert!(select_in(&dd, "b").is_empty(), "the detail is text, never markup");
+}

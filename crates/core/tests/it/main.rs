@@ -1,6 +1,9 @@
 //! Integration tests of iamsweep-core's enforcement, through its public API only.
 //!
 //! Modules:
+//! - `action_level`: the wildcard Deny of action-level boundaries against any catalogue and
+//!   usage (properties, judged by `wildmatch`), the fallback to service level, and an EC2-heavy
+//!   snapshot;
 //! - `support`: fixtures, and a simulated `apply` that carries a plan out on a snapshot and a
 //!   live state the way IAM would;
 //! - `documents`: boundary documents as insta snapshots, evaluated with `policy_eval` against
@@ -12,6 +15,7 @@
 //! - `verify`: the verifier `apply` runs: unedited plans pass, every single-field edit of a
 //!   change is refused (a property), times, duplicates, tags and documents.
 
+mod action_level;
 mod documents;
 mod findings;
 mod plan;

@@ -244,7 +244,8 @@ fn action_level_data_denies_tracked_actions_unused_in_the_window() {
     let deny = &document["Statement"][1];
     assert_eq!(deny["Sid"], "DenyUnusedTrackedActions");
     assert_eq!(deny["Effect"], "Deny");
-    assert_eq!(deny["Action"], serde_json::json!(["s3:DeleteBucket", "s3:PutBucketPolicy"]));
+    // Compressed against the catalogue: no other S3 action starts with `PutBucketPo`.
+    assert_eq!(deny["Action"], serde_json::json!(["s3:DeleteBucket", "s3:PutBucketPo*"]));
 }
 
 #[test]

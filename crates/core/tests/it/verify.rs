@@ -146,6 +146,7 @@ fn a_twice_listed_entity_and_a_change_without_facts_are_refused() {
         delete_version: None,
         attach: true,
         preconditions: Preconditions { boundary_arn: None, default_version_id: None },
+        action_level: None,
         effect: made_up_effect(),
     });
     plan.summary = iamsweep_core::plan::summarize(&plan.entities);
@@ -252,6 +253,7 @@ fn mutate(entity: &mut EntityPlan, choice: u8) {
         delete_version: None,
         attach: true,
         preconditions: Preconditions { boundary_arn: None, default_version_id: None },
+        action_level: None,
         effect: made_up_effect(),
     };
     match (choice, &mut entity.tags, &mut entity.boundary) {
