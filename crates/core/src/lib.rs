@@ -39,6 +39,8 @@ pub mod compliance;
 pub mod config;
 pub mod error;
 pub mod escalation;
+pub mod grace;
+pub mod grants;
 pub mod guardrails;
 pub mod journal;
 pub mod lists;

@@ -325,6 +325,9 @@ fn first_difference(planned: &EntityPlan, expected: &EntityPlan) -> Option<(Stri
     if planned.skips != expected.skips {
         return differs("skips", &planned.skips, &expected.skips);
     }
+    if planned.grace != expected.grace {
+        return differs("grace", &planned.grace, &expected.grace);
+    }
     if planned.escalation_risks != expected.escalation_risks {
         return differs("escalation_risks", &planned.escalation_risks, &expected.escalation_risks);
     }
