@@ -32,6 +32,7 @@ pub mod retry;
 pub mod rollback;
 pub mod s3;
 pub mod session;
+pub mod state_store;
 pub mod transport;
 
 pub use error::CallError;

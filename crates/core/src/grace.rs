@@ -6,7 +6,7 @@
 //!
 //! 1. **History** (the state store, [`crate::grants`]): the moment a run first saw the service
 //!    granted to the entity. A service absent at the entity's previous run was granted after
-//!    that run, so it is new whatever IAM's dates say.
+//!    that run, so it is new whatever IAM's dates say: counted from the run that first sees it.
 //! 2. **What IAM tells**, for an entity no run has seen yet: a service has been granted since the
 //!    later of the entity's creation and the creation of the default version of the managed
 //!    policy granting it (the earliest such policy when several do). IAM records no date for an
@@ -19,14 +19,15 @@
 //! [`in_grace`] then decides, per service not used within the window, whether it is still in
 //! grace; the plan allows those as if used ([`with_grace`]) and says why for each.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::grants::EntityState;
-use crate::model::{EntityKind, EntityRecord, ServiceRecord};
+use crate::grants::{AccountState, EntityState, Since};
+use crate::model::{EntityKind, EntityRecord, ServiceRecord, Status};
 use crate::report::{EntityReport, ServiceState};
+use crate::snapshot::Snapshot;
 
 /// Default `boundary.grace_days`: RepoKid's 14 days.
 pub const DEFAULT_GRACE_DAYS: u32 = 14;
@@ -37,7 +38,7 @@ pub const DEFAULT_GRACE_DAYS: u32 = 14;
 pub enum Basis {
     /// The state store: when a run first saw it granted.
     History,
-    /// Not granted at the entity's previous run: granted since then at the earliest.
+    /// Not granted at the entity's previous run: counted from this run, which first sees it.
     NewSinceLastRun,
     /// IAM's creation dates of the entity and of the granting policy's default version.
     Iam,
@@ -98,21 +99,92 @@ pub fn grant_ages(
         .services
         .iter()
         .map(|service| {
-            let estimate = iam_estimate(record, groups, service, policy_dates).map(|at| at.min(now));
-            let age = match (history, estimate) {
-                (Some(state), _) => match state.granted.get(service.namespace.as_ref()) {
+            let age = match history {
+                Some(state) => match state.granted.get(service.namespace.as_ref()) {
                     Some(since) => GrantAge { since: since.0.min(now), basis: Basis::History },
-                    None => GrantAge {
-                        since: estimate.map_or(now, |at| at.max(state.last_seen).min(now)),
-                        basis: Basis::NewSinceLastRun,
-                    },
+                    // Granted at some moment since the previous run, which may be this
+                    // morning: counted from this run, its first sighting.
+                    None => GrantAge { since: now, basis: Basis::NewSinceLastRun },
                 },
-                (None, Some(since)) => GrantAge { since, basis: Basis::Iam },
-                (None, None) => GrantAge { since: now, basis: Basis::Unknown },
+                None => match iam_estimate(record, groups, service, policy_dates) {
+                    Some(since) => GrantAge { since: since.min(now), basis: Basis::Iam },
+                    None => GrantAge { since: now, basis: Basis::Unknown },
+                },
             };
             (service.namespace.to_string(), age)
         })
         .collect()
+}
+
+/// [`grant_ages`] of every user and role of `snapshot` whose data was collected, per ARN, from
+/// the account's `state` (none: the first run), measured at the snapshot's collection.
+pub fn account_ages(
+    snapshot: &Snapshot,
+    state: Option<&AccountState>,
+    policy_dates: &BTreeMap<String, OffsetDateTime>,
+) -> BTreeMap<String, GrantAges> {
+    let groups: HashMap<&str, &EntityRecord> = snapshot
+        .entities
+        .iter()
+        .filter(|record| record.kind == EntityKind::Group)
+        .map(|record| (record.name.as_str(), record))
+        .collect();
+    snapshot
+        .entities
+        .iter()
+        .filter(|record| record.kind != EntityKind::Group && record.status == Status::Ok)
+        .map(|record| {
+            let member_of: Vec<&EntityRecord> = match record.kind {
+                EntityKind::User => record
+                    .groups
+                    .iter()
+                    .filter_map(|name| groups.get(name.as_str()).copied())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let history = state.and_then(|state| state.entities.get(&record.arn));
+            let ages = grant_ages(record, &member_of, history, policy_dates, snapshot.collected_at);
+            (record.arn.clone(), ages)
+        })
+        .collect()
+}
+
+/// The managed policies whose dates [`grant_ages`] may need: those granting a service not used
+/// (attributed), else every managed policy of the account's users, roles and groups.
+pub fn policies_to_date(snapshot: &Snapshot) -> std::collections::BTreeSet<String> {
+    let mut arns = std::collections::BTreeSet::new();
+    for record in &snapshot.entities {
+        arns.extend(record.managed_policies.iter().cloned());
+        for service in &record.services {
+            let grantors = service.granted_by.iter().flatten();
+            arns.extend(grantors.filter_map(|grantor| grantor.arn.clone()));
+        }
+    }
+    arns
+}
+
+/// Records in `state` what this run saw: each entity of `ages` with its granted services and
+/// since when. An entity the state saw later (an older snapshot applied now) is left as it is;
+/// an entity not in this run (another `--kinds`) keeps its entry.
+pub fn record_run(
+    state: &mut AccountState,
+    ages: &BTreeMap<String, GrantAges>,
+    collected_at: OffsetDateTime,
+) {
+    for (arn, grants) in ages {
+        let entry = state.entities.entry(arn.clone()).or_insert_with(|| EntityState {
+            last_seen: collected_at,
+            granted: BTreeMap::new(),
+            notice: None,
+        });
+        if entry.last_seen > collected_at {
+            continue;
+        }
+        entry.last_seen = collected_at;
+        entry.granted =
+            grants.iter().map(|(namespace, age)| (namespace.clone(), Since(age.since))).collect();
+    }
+    state.updated_at = state.updated_at.max(collected_at);
 }
 
 /// What IAM's dates say of one service, `None` when they say nothing.
@@ -216,7 +288,6 @@ pub(crate) fn day(at: OffsetDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grants::Since;
     use crate::model::PolicyRef;
     use time::macros::datetime;
 
@@ -288,7 +359,10 @@ mod tests {
         let ages = grant_ages(&record, &[], None, &dates(), NOW);
         assert_eq!(ages["s3"].since, NOW - Duration::days(1));
         record.managed_policies = vec![OLD.into()];
-        assert_eq!(grant_ages(&record, &[], None, &dates(), NOW)["s3"].since, NOW - Duration::days(300));
+        assert_eq!(
+            grant_ages(&record, &[], None, &dates(), NOW)["s3"].since,
+            NOW - Duration::days(300)
+        );
         // An inline policy anywhere gives no date at all.
         record.inline_policies = vec!["inline".into()];
         assert_eq!(grant_ages(&record, &[], None, &dates(), NOW)["s3"].basis, Basis::Unknown);
@@ -305,10 +379,25 @@ mod tests {
         let ages = grant_ages(&record, &[], Some(&history), &dates(), NOW);
         assert_eq!(ages["s3"], GrantAge { since: NOW - Duration::days(90), basis: Basis::History });
         // Its policy is old, but the previous run did not see it granted: attached since.
-        assert_eq!(
-            ages["sqs"],
-            GrantAge { since: NOW - Duration::days(2), basis: Basis::NewSinceLastRun }
-        );
+        assert_eq!(ages["sqs"], GrantAge { since: NOW, basis: Basis::NewSinceLastRun });
+    }
+
+    #[test]
+    fn a_run_is_recorded_and_the_next_run_reads_it_as_history() {
+        let record = role(&[("s3", Some(vec![inline()]))]);
+        let arn = record.arn.clone();
+        let ages = BTreeMap::from([(arn.clone(), grant_ages(&record, &[], None, &dates(), NOW))]);
+        let mut state = AccountState::empty("111122223333", NOW - Duration::days(1));
+        record_run(&mut state, &ages, NOW);
+        assert_eq!(state.entities[&arn].granted["s3"], Since(NOW));
+        // Twenty days later the same grant is twenty days old, and out of grace.
+        let later = NOW + Duration::days(20);
+        let again = grant_ages(&record, &[], state.entities.get(&arn), &dates(), later);
+        assert_eq!(again["s3"], GrantAge { since: NOW, basis: Basis::History });
+        // An older snapshot recorded afterwards changes nothing.
+        let before = state.clone();
+        record_run(&mut state, &ages, NOW - Duration::days(3));
+        assert_eq!(state.entities, before.entities);
     }
 
     #[test]

@@ -258,7 +258,9 @@ mod tests {
             (r#"{"schema":"iamsweep.state/v9"}"#.to_string(), "field `schema`"),
             (document("{}").replace(ACCOUNT, "999988887777"), "field `account_id`"),
             (
-                document(r#"{"arn:aws:iam::999988887777:role/x":{"last_seen":"2026-11-22T00:00:00Z"}}"#),
+                document(
+                    r#"{"arn:aws:iam::999988887777:role/x":{"last_seen":"2026-11-22T00:00:00Z"}}"#,
+                ),
                 "field `entities.arn:aws:iam::999988887777:role/x`",
             ),
             (
@@ -274,7 +276,9 @@ mod tests {
                 "granted.s3`: 2099",
             ),
             (
-                document(&format!(r#"{{"{role}":{{"last_seen":"2026-11-22T00:00:00Z","extra":1}}}}"#)),
+                document(&format!(
+                    r#"{{"{role}":{{"last_seen":"2026-11-22T00:00:00Z","extra":1}}}}"#
+                )),
                 "unknown field `extra`",
             ),
             ("[1, 2".to_string(), "line 1"),

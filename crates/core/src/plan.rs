@@ -531,9 +531,9 @@ fn entity_facts(
     };
     let arn = own_policy_arn(report, &context.snapshot.account_id, &settings.boundary.path);
     let live_policy = context.live.policies.get(&arn).cloned();
-    let history = context.history_of(&record.arn).map(|history| EntityHistory {
-        grants: crate::grace::relevant(report, &history.grants),
-    });
+    let history = context
+        .history_of(&record.arn)
+        .map(|history| EntityHistory { grants: crate::grace::relevant(report, &history.grants) });
     EntityFacts {
         record,
         report: report.clone(),

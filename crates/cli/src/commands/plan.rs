@@ -24,7 +24,8 @@ pub async fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         args.replace_foreign_boundaries,
     )
     .await?;
-    let plan = make_plan(&settings, &enforce, &aws).await?;
+    let state = aws.state(&args.state)?;
+    let plan = make_plan(&settings, &enforce, &aws, &state).await?;
     if let Some(path) = &args.output {
         super::emit(Some(path), |out| {
             Ok(out.write_all(format!("{}\n", plan.to_json()).as_bytes())?)

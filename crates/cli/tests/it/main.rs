@@ -17,6 +17,8 @@
 //!   writes; the version deleted at five is the one the dry run names;
 //! - `boundary`: boundaries of entities that used IAM: the containing document read back
 //!   whole, and the escalation risks `plan` and `audit` name;
+//! - `keepright`: grace for new grants from the state store's history and IAM's dates, a
+//!   hostile state document refused with zero writes;
 //! - `rollback`: rollback against a hostile journal and tags, the caller, a shared S3 journal.
 
 mod accounts;
@@ -24,6 +26,7 @@ mod audit;
 mod boundary;
 mod enforce;
 mod inputs;
+mod keepright;
 mod rollback;
 mod sdk;
 mod sessions;
