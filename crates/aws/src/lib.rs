@@ -21,6 +21,7 @@ pub mod collector;
 pub mod config_rule;
 pub mod entity;
 pub mod error;
+pub mod heal;
 pub mod identity;
 pub mod inventory;
 pub mod journal;

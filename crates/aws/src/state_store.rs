@@ -195,10 +195,19 @@ pub async fn policy_dates(
     dates
 }
 
-/// What earlier runs knew of each entity of `snapshot`, for the plan; and this run recorded
-/// for the next. Reads the account's state (refusing a bad one before anything is written),
-/// dates the grants (history first, then IAM's dates), writes the state back with what this
-/// run saw, and returns the histories to plan with.
+/// What the state store and IAM tell of an account's entities, and the state to write back.
+#[derive(Debug)]
+pub struct Observed {
+    /// Per user or role ARN, what the plan decides from.
+    pub history: std::collections::BTreeMap<String, iamsweep_core::plan::EntityHistory>,
+    /// The state with this run recorded; [`StateStore::write`] it once the plan's
+    /// announcements are recorded too (`iamsweep_core::notice::record`).
+    pub state: AccountState,
+}
+
+/// What earlier runs knew of each entity of `snapshot`, for the plan. Reads the account's state
+/// (refusing a bad one before anything is written), dates the grants (history first, then IAM's
+/// dates) and records what this run saw, in memory.
 pub async fn observe(
     store: &StateStore,
     iam: &aws_sdk_iam::Client,
@@ -207,7 +216,7 @@ pub async fn observe(
     snapshot: &iamsweep_core::snapshot::Snapshot,
     local: &[crate::inventory::LocalPolicy],
     now: OffsetDateTime,
-) -> Result<std::collections::BTreeMap<String, iamsweep_core::plan::EntityHistory>, StateError> {
+) -> Result<Observed, StateError> {
     use iamsweep_core::grace;
     let account_id = &snapshot.account_id;
     let state = store.read(pace, account_id, now).await?;
@@ -215,10 +224,13 @@ pub async fn observe(
     let dates = policy_dates(iam, pace, retry, &arns, local).await;
     let ages = grace::account_ages(snapshot, state.as_ref(), &dates);
     let mut state = state.unwrap_or_else(|| AccountState::empty(account_id, snapshot.collected_at));
+    let history = ages
+        .iter()
+        .map(|(arn, grants)| {
+            let notice = state.entities.get(arn).and_then(|known| known.notice.clone());
+            (arn.clone(), iamsweep_core::plan::EntityHistory { grants: grants.clone(), notice })
+        })
+        .collect();
     grace::record_run(&mut state, &ages, snapshot.collected_at);
-    store.write(pace, &state).await?;
-    Ok(ages
-        .into_iter()
-        .map(|(arn, grants)| (arn, iamsweep_core::plan::EntityHistory { grants }))
-        .collect())
+    Ok(Observed { history, state })
 }

@@ -42,6 +42,9 @@ pub enum Command {
     /// Undo what `apply` wrote, from the journal or the previous-boundary tag (only with
     /// `--apply`).
     Rollback(crate::enforce::RollbackArgs),
+    /// Give bounded users and roles back the services their iamsweep boundary denied them
+    /// since it was attached (only with `--apply`).
+    Heal(crate::commands::heal::HealArgs),
 }
 
 /// Where the data comes from, what to collect, how fast.

@@ -216,11 +216,16 @@ pub async fn make_plan(
     let report = analyze(&snapshot, &settings.default_rules(), now);
     // Every plan records what it saw in the state store (never in IAM): the grant history is
     // made of observations, and a plan is one.
-    let history =
+    let unusable = "the state store could not be used; nothing was written to IAM";
+    let mut observed =
         observe(state, &aws.clients.iam, &aws.pace, &aws.retry, &snapshot, &local_policies, now)
             .await
-            .context("the state store could not be used; nothing was written to IAM")?;
-    Ok(build_plan_with(&snapshot, &report, &live, enforce, &history, now))
+            .context(unusable)?;
+    let plan = build_plan_with(&snapshot, &report, &live, enforce, &observed.history, now);
+    // The announcements the plan makes (or forgets) are kept for the next run to compare.
+    iamsweep_core::notice::record(&mut observed.state, &plan);
+    state.write(&aws.pace, &observed.state).await.context(unusable)?;
+    Ok(plan)
 }
 
 async fn gather(

@@ -19,8 +19,10 @@ use crate::boundary::{AuditContext, canonicalize, is_own_boundary, partition_of,
 use crate::error::InputError;
 use crate::escalation::{EscalationRisk, risks_of_document};
 use crate::grace::{GraceService, GrantAges, in_grace, with_grace};
+use crate::grants::Announced;
 use crate::guardrails::{self, Caller, Skip, SkipScope};
 use crate::model::{EntityKind, EntityRecord, Granularity};
+use crate::notice::{self, Notice, NoticeStatus, RESTRICT_AFTER_TAG};
 use crate::policy_document::validate_managed_policy;
 use crate::policy_versions;
 use crate::report::{AuditReport, EntityReport};
@@ -127,12 +129,16 @@ pub struct EntityHistory {
     /// Since when each service not used within the window is granted (see [`crate::grace`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub grants: GrantAges,
+    /// The restriction announced to it and still pending, as the state store records it (see
+    /// [`crate::notice`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<Announced>,
 }
 
 impl EntityHistory {
     /// Whether it holds nothing (then it is left out of the plan file).
     pub fn is_empty(&self) -> bool {
-        self.grants.is_empty()
+        self.grants.is_empty() && self.notice.is_none()
     }
 }
 
@@ -185,6 +191,10 @@ pub struct EntityPlan {
     /// granted less than `boundary.grace_days` before the plan, each with its reason.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grace: Vec<GraceService>,
+    /// The notice of a restriction (with `boundary.notice_days`): announced now, waiting for
+    /// its date, or due and carried out by this plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<Notice>,
     /// The escalation paths its iamsweep boundary (the one planned, or the one in place when
     /// unchanged) leaves open, for a person to decide (see [`crate::escalation`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -464,6 +474,7 @@ pub fn build_plan_with(
                 tags: None,
                 boundary: None,
                 grace: Vec::new(),
+                notice: None,
                 escalation_risks: Vec::new(),
             },
         })
@@ -531,9 +542,10 @@ fn entity_facts(
     };
     let arn = own_policy_arn(report, &context.snapshot.account_id, &settings.boundary.path);
     let live_policy = context.live.policies.get(&arn).cloned();
-    let history = context
-        .history_of(&record.arn)
-        .map(|history| EntityHistory { grants: crate::grace::relevant(report, &history.grants) });
+    let history = context.history_of(&record.arn).map(|history| EntityHistory {
+        grants: crate::grace::relevant(report, &history.grants),
+        notice: history.notice.clone(),
+    });
     EntityFacts {
         record,
         report: report.clone(),
@@ -640,6 +652,7 @@ fn plan_entity(record: &EntityRecord, report: &EntityReport, context: &Context<'
         tags: None,
         boundary: None,
         grace: Vec::new(),
+        notice: None,
         escalation_risks: Vec::new(),
     };
     if skips.iter().any(|skip| skip.scope == SkipScope::Entity) {
@@ -704,6 +717,47 @@ fn plan_entity(record: &EntityRecord, report: &EntityReport, context: &Context<'
             },
             Ok(None) => in_place = true,
             Err(skip) => skips.push(skip),
+        }
+    }
+
+    // Notice before restriction (see `crate::notice`): a change that removes services waits
+    // for its announced date; announcing it is a tag.
+    if let Some(change) = &boundary {
+        let now = context.snapshot.collected_at;
+        let announced = context.history_of(&record.arn).and_then(|history| history.notice.as_ref());
+        let tag = find_tag(&record.tags, RESTRICT_AFTER_TAG).map(|(_, value)| value);
+        let after = crate::heal::allowed_namespaces(&change.document);
+        let removes = notice::removed(&allowed_before(record, report, context), &after);
+        let days = settings.boundary.notice_days;
+        if let Some(notice) = notice::decide(removes, tag, announced, days, now.date()) {
+            if notice.holds() {
+                boundary = None;
+                previous_tag = None;
+                let removes = notice.removes.join(", ");
+                let date = &notice.restrict_after;
+                let reason = match (notice.status, may_tag) {
+                    (NoticeStatus::Announced, true) => {
+                        if tag != Some(date.as_str()) {
+                            tag_set.insert(RESTRICT_AFTER_TAG.to_string(), date.clone());
+                        }
+                        format!(
+                            "restriction announced (boundary.notice_days = {days}): after \
+                             {date} its boundary removes {removes}"
+                        )
+                    }
+                    (NoticeStatus::Announced, false) => format!(
+                        "restriction not announced: `do_not_tag` forbids the \
+                         `{RESTRICT_AFTER_TAG}` tag, so its boundary (removing {removes}) is \
+                         left as it is"
+                    ),
+                    _ => format!(
+                        "restriction announced for after {date}: its boundary then removes \
+                         {removes}"
+                    ),
+                };
+                skips.push(Skip { scope: SkipScope::Boundary, reason });
+            }
+            plan.notice = Some(notice);
         }
     }
 
@@ -810,6 +864,25 @@ fn plan_boundary(
         },
     };
     Ok(Some((change, previous)))
+}
+
+/// The namespaces the entity can reach now: what its own boundary allows, else (no boundary, or
+/// a foreign one being replaced) everything granted.
+fn allowed_before(
+    record: &EntityRecord,
+    report: &EntityReport,
+    context: &Context<'_>,
+) -> std::collections::BTreeSet<String> {
+    let path = &context.settings.boundary.path;
+    let own = record
+        .permissions_boundary
+        .as_deref()
+        .filter(|arn| is_own_boundary(arn, &context.snapshot.account_id, path))
+        .and_then(|arn| context.live.policies.get(arn));
+    match own {
+        Some(policy) => crate::heal::allowed_namespaces(&policy.default_document),
+        None => report.services.iter().map(|service| service.namespace.to_string()).collect(),
+    }
 }
 
 /// The escalation paths of the entity's iamsweep boundary: the one planned, or the one in place

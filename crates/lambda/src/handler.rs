@@ -30,9 +30,10 @@ use iamsweep_aws::location::ListFiles;
 use iamsweep_aws::pace::Pace;
 use iamsweep_aws::s3::{self, S3};
 use iamsweep_aws::session::Sessions;
+use iamsweep_aws::state_store::{StateStore, observe};
 use iamsweep_core::analysis::analyze;
 use iamsweep_core::model::{EntityRecord, Status};
-use iamsweep_core::plan::{build_plan, check_max_changes};
+use iamsweep_core::plan::{build_plan, build_plan_with, check_max_changes};
 use iamsweep_core::settings::EnforceSettings;
 use iamsweep_core::verify::{Checks, verify_plan};
 use serde::Serialize;
@@ -267,7 +268,42 @@ async fn write(
     let now = OffsetDateTime::now_utc();
     let collection = &pass.collection;
     let live = live_state(&collection.local_policies, &enforce.boundary.path);
-    let plan = build_plan(&collection.snapshot, report, &live, &enforce, now);
+    let plan = match &runtime.settings.env.state {
+        // The grant history and the announced restrictions live beside the resume markers
+        // (`PREFIX/grants/ACCOUNT/state.json`): the same decisions as the CLI's, in core.
+        Some(state) => {
+            let key = format!("{}/grants/", state.key.trim_end_matches('/'));
+            let key = key.trim_start_matches('/').to_string();
+            let prefix = iamsweep_aws::s3::S3Uri { bucket: state.bucket.clone(), key };
+            let store = StateStore::S3 { s3: runtime.s3.clone(), prefix };
+            let pace = Pace::new(runtime.settings.collect.rate);
+            let retry = runtime.settings.collect.retry;
+            let unusable = "the state store could not be used; nothing was written";
+            let mut observed = observe(
+                &store,
+                &clients.iam,
+                &pace,
+                &retry,
+                &collection.snapshot,
+                &collection.local_policies,
+                now,
+            )
+            .await
+            .context(unusable)?;
+            let plan = build_plan_with(
+                &collection.snapshot,
+                report,
+                &live,
+                &enforce,
+                &observed.history,
+                now,
+            );
+            iamsweep_core::notice::record(&mut observed.state, &plan);
+            store.write(&pace, &observed.state).await.context(unusable)?;
+            plan
+        }
+        None => build_plan(&collection.snapshot, report, &live, &enforce, now),
+    };
     // The same verification as `apply` (times, documents, tags, the caller), in core.
     let checks = Checks {
         now: OffsetDateTime::now_utc(),

@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod audit;
 pub mod check;
+pub mod heal;
 pub mod plan;
 pub mod rollback;
 

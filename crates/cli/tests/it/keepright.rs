@@ -35,12 +35,15 @@ impl Work {
         self.path("state").join(ACCOUNT).join("state.json")
     }
 
-    /// `iamsweep COMMAND ... --state DIR --journal DIR` (plan takes no journal).
+    /// `iamsweep COMMAND ... --state DIR --journal DIR`, each where the command takes it.
     fn run(&self, sim: &Sim, command: &str, args: &[&str]) -> Output {
         let state = self.path("state");
         let journal = self.path("journal");
-        let mut all = vec![command, "--rate", "500", "--state", state.to_str().unwrap()];
-        if command == "apply" {
+        let mut all = vec![command, "--rate", "500"];
+        if matches!(command, "plan" | "apply") {
+            all.extend(["--state", state.to_str().unwrap()]);
+        }
+        if matches!(command, "apply" | "heal") {
             all.extend(["--journal", journal.to_str().unwrap()]);
         }
         all.extend(args);
@@ -117,6 +120,28 @@ fn state_of(days: i64, entities: &[(&str, &[(&str, i64)])]) -> String {
     json!({"schema": "iamsweep.state/v1", "account_id": ACCOUNT, "updated_at": days_ago(days),
            "entities": entities})
     .to_string()
+}
+
+/// iamsim's `POST /_iamsim/activity`: `arn` used (or tried) `service` just now.
+fn activity(sim: &Sim, arn: &str, service: &str) {
+    use std::io::{Read, Write};
+    let body = json!({"arn": arn, "service": service, "days_ago": 0}).to_string();
+    let host = sim.url.strip_prefix("http://").unwrap();
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "POST /_iamsim/activity HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"), "{answer}");
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 fn write(path: &Path, text: &str) {
@@ -237,4 +262,183 @@ fn a_hostile_state_document_is_refused_naming_the_field_with_zero_writes() {
         // The refused document is left as it was.
         assert_eq!(std::fs::read_to_string(work.state_file()).unwrap().len(), text.len());
     }
+}
+
+#[test]
+fn heal_restores_a_denied_service_within_one_run_and_a_second_heal_writes_nothing() {
+    let sim = Sim::builder(scenario("keepright.json")).record().start();
+    let work = Work::new();
+    std::fs::write(work.path("off.toml"), "[boundary]\ngrace_days = 0\n").unwrap();
+    let config = work.path("off.toml");
+    let config = config.to_str().unwrap();
+    // Bounded to s3: dynamodb and sqs were never used.
+    assert_code(&work.run(&sim, "apply", &["--config", config, "--apply"]), 0);
+    // Nothing denied yet: heal has nothing to do.
+    let before = sim.calls().len();
+    let quiet = work.run(&sim, "heal", &["--config", config, "--apply"]);
+    assert_code(&quiet, 0);
+    assert_eq!(stdout(&quiet), "");
+    assert_eq!(writes_since(&sim, before), Vec::<String>::new());
+
+    // app tries dynamodb, which its boundary denies.
+    activity(&sim, APP, "dynamodb");
+    let dry = work.run(&sim, "heal", &["--config", config]);
+    assert_code(&dry, 0);
+    assert!(
+        stdout(&dry).starts_with(
+            "would restore dynamodb to role app: denied since bounded, last attempt 20"
+        ),
+        "{}",
+        stdout(&dry)
+    );
+    assert_eq!(writes_since(&sim, before), Vec::<String>::new(), "a dry run writes nothing");
+
+    let healed = work.run(&sim, "heal", &["--config", config, "--apply"]);
+    assert_code(&healed, 0);
+    let lines: Vec<String> = stdout(&healed).lines().map(String::from).collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("restored dynamodb to role app: denied since bounded"),
+        "{lines:?}"
+    );
+    // Widen only: a new default version of app's boundary, nothing else, nobody else.
+    assert_eq!(writes_since(&sim, before), ["CreatePolicyVersion"]);
+    // The healed boundary is what a fresh plan draws now that dynamodb shows a use.
+    let output = work.run(&sim, "plan", &["--format", "json", "--config", config]);
+    assert_code(&output, 0);
+    let plan: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(entity(&plan, APP)["boundary"].is_null(), "{}", entity(&plan, APP));
+
+    // A second heal finds nothing outside the boundary since it was widened.
+    let after = sim.calls().len();
+    let again = work.run(&sim, "heal", &["--config", config, "--apply"]);
+    assert_code(&again, 0);
+    assert_eq!(stdout(&again), "");
+    assert_eq!(writes_since(&sim, after), Vec::<String>::new());
+
+    // Journaled like any change: rollback puts the narrower boundary back.
+    let journal = work.path("journal");
+    let stderr = String::from_utf8_lossy(&healed.stderr);
+    let run = stderr.split("(run ").nth(1).and_then(|rest| rest.split(')').next()).unwrap();
+    let rolled = sim.iamsweep(&[
+        "rollback",
+        "--run",
+        run,
+        "--apply",
+        "--journal",
+        journal.to_str().unwrap(),
+        "--config",
+        config,
+    ]);
+    assert_code(&rolled, 0);
+    assert!(writes_since(&sim, after).contains(&"SetDefaultPolicyVersion".to_string()));
+}
+
+#[test]
+fn heal_without_a_journal_entry_says_so_and_writes_nothing() {
+    let sim = Sim::builder(scenario("keepright.json")).record().start();
+    let work = Work::new();
+    std::fs::write(work.path("off.toml"), "[boundary]\ngrace_days = 0\n").unwrap();
+    let config = work.path("off.toml");
+    let config = config.to_str().unwrap();
+    assert_code(&work.run(&sim, "apply", &["--config", config, "--apply"]), 0);
+    activity(&sim, APP, "dynamodb");
+    // Another journal: when app was bounded is unknown, so its attempt may predate it.
+    let other = work.path("elsewhere");
+    let before = sim.calls().len();
+    let output = sim.iamsweep(&[
+        "heal",
+        "--apply",
+        "--config",
+        config,
+        "--journal",
+        other.to_str().unwrap(),
+        "--rate",
+        "500",
+    ]);
+    assert_code(&output, 0);
+    assert!(
+        stdout(&output).contains("role app: not healed: when its boundary was attached is unknown"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(writes_since(&sim, before), Vec::<String>::new());
+}
+
+/// The `iamsweep:restrict-after` tag of role `name`, read back from IAM.
+async fn restrict_after(iam: &aws_sdk_iam::Client, name: &str) -> Option<String> {
+    let tags = iam.list_role_tags().role_name(name).send().await.unwrap();
+    tags.tags()
+        .iter()
+        .find(|tag| tag.key() == "iamsweep:restrict-after")
+        .map(|t| t.value().to_string())
+}
+
+fn day_in(days: i64) -> String {
+    days_ago(-days)[..10].to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_notice_nothing_is_restricted_before_the_date_and_the_change_happens_after_it() {
+    let sim = Sim::builder(scenario("keepright.json")).record().start();
+    let iam = crate::enforce::iam(&sim.url).await;
+    let work = Work::new();
+    std::fs::write(work.path("notice.toml"), "[boundary]\ngrace_days = 0\nnotice_days = 7\n")
+        .unwrap();
+    let config = work.path("notice.toml");
+    let config = config.to_str().unwrap();
+    let boundary_writes = |writes: Vec<String>| {
+        writes
+            .into_iter()
+            .filter(|w| w.contains("Boundary") || w.contains("Policy"))
+            .collect::<Vec<_>>()
+    };
+
+    // The first run announces: tags only, no boundary, no policy.
+    let before = sim.calls().len();
+    let first = work.run(&sim, "apply", &["--config", config, "--apply"]);
+    assert_code(&first, 0);
+    assert_eq!(boundary_writes(writes_since(&sim, before)), Vec::<String>::new());
+    assert_eq!(restrict_after(&iam, "app").await.as_deref(), Some(day_in(7).as_str()));
+    assert!(
+        stdout(&first).contains("restriction announced (boundary.notice_days = 7)"),
+        "{}",
+        stdout(&first)
+    );
+    // The report lists it; a second run before the date restricts nothing either.
+    let plan = work.plan(&sim);
+    let notice = &entity(&plan, APP)["notice"];
+    assert_eq!(notice["status"], "waiting", "{notice}");
+    assert_eq!(notice["removes"], json!(["dynamodb", "sqs"]));
+    let again = work.run(&sim, "apply", &["--config", config, "--apply"]);
+    assert_code(&again, 0);
+    assert_eq!(boundary_writes(writes_since(&sim, before)), Vec::<String>::new());
+
+    // The usage changes in between: app uses sqs now, so the change is another one, announced
+    // again.
+    activity(&sim, APP, "sqs");
+    let plan = work.plan(&sim);
+    let notice = &entity(&plan, APP)["notice"];
+    assert_eq!(notice["status"], "announced", "{notice}");
+    assert_eq!(notice["removes"], json!(["dynamodb"]));
+    assert!(entity(&plan, APP)["boundary"].is_null());
+
+    // A week later (the tag and the state as that run left them, dated back): the date has
+    // passed and the change is the one announced, so it is carried out.
+    let yesterday = days_ago(1)[..10].to_string();
+    use aws_sdk_iam::types::Tag;
+    let tag = Tag::builder().key("iamsweep:restrict-after").value(&yesterday).build().unwrap();
+    iam.tag_role().role_name("app").tags(tag).send().await.unwrap();
+    let mut state: Value =
+        serde_json::from_str(&std::fs::read_to_string(work.state_file()).unwrap()).unwrap();
+    state["entities"][APP]["notice"]["restrict_after"] = json!(yesterday);
+    std::fs::write(work.state_file(), state.to_string()).unwrap();
+    let from = sim.calls().len();
+    let due = work.run(&sim, "apply", &["--config", config, "--apply"]);
+    assert_code(&due, 0);
+    let writes = boundary_writes(writes_since(&sim, from));
+    assert_eq!(writes, ["CreatePolicy", "PutRolePermissionsBoundary"], "{}", stdout(&due));
+    let plan = work.plan(&sim);
+    assert!(entity(&plan, APP)["notice"].is_null(), "{}", entity(&plan, APP));
+    assert!(entity(&plan, APP)["boundary"].is_null(), "restricted once, then in place");
 }
