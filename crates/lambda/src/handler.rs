@@ -143,6 +143,9 @@ pub struct Answer {
     pub write_failures: usize,
     /// Whether boundaries were enforced.
     pub enforced: bool,
+    /// Heal runs: services given back to bounded entities (see `iamsweep heal`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restored: Option<usize>,
 }
 
 /// Answers one event before `deadline`.
@@ -159,6 +162,7 @@ pub async fn handle(runtime: &Runtime, event: &Value, deadline: Instant) -> anyh
         Event::ConfigPeriodic { result_token, notified_at } => {
             config_periodic(runtime, &result_token, notified_at, deadline).await?
         }
+        Event::Heal => heal(runtime, deadline).await?,
         Event::ConfigIgnored { message_type } => {
             tracing::info!("AWS Config `{message_type}`: nothing to evaluate");
             Answer { event: "config-ignored", status: "complete", ..Answer::default() }
@@ -174,6 +178,74 @@ pub async fn handle(runtime: &Runtime, event: &Value, deadline: Instant) -> anyh
     }
     logs::summary(&answer);
     Ok(serde_json::to_value(answer)?)
+}
+
+/// The heal schedule: the bounded users and roles of the function's account get back, at once,
+/// what their iamsweep boundary denied them since it was attached (`iamsweep_core::heal`),
+/// journaled like every change. Needs `IAMSWEEP_JOURNAL`: it tells when each boundary was set.
+async fn heal(runtime: &Runtime, deadline: Instant) -> anyhow::Result<Answer> {
+    let mut answer = Answer { event: "heal", status: "complete", ..Answer::default() };
+    let journal = runtime.settings.env.journal.as_deref().context(ConfigError(
+        "heal runs need IAMSWEEP_JOURNAL: it tells when each boundary was attached, and records \
+         each widening"
+            .to_string(),
+    ))?;
+    let journal = JournalStore::parse(journal, Some(runtime.s3.clone()))
+        .with_context(|| ConfigError(format!("invalid IAMSWEEP_JOURNAL `{journal}`")))?;
+    let enforce = enforce_settings(runtime).await?;
+    let stop = stop_at(runtime, deadline);
+    let settings = collect_settings(runtime, stop, true);
+    let now = OffsetDateTime::now_utc();
+    let clients = &runtime.clients;
+    let pass = iamsweep_aws::heal::heal_pass(
+        clients,
+        &settings,
+        &iamsweep_aws::collector::NoProgress,
+        &journal,
+        &enforce,
+        now,
+    )
+    .await?;
+    answer.account_id = pass.caller.account_id.clone();
+    answer.entities = pass.healings.len();
+    for healing in &pass.healings {
+        if let Some(unknown) = &healing.unknown {
+            tracing::warn!(entityname = %healing.name, "{unknown}");
+        }
+    }
+    let pace = Pace::new(runtime.settings.collect.rate);
+    let applier = Applier {
+        iam: &clients.iam,
+        pace: &pace,
+        retry: runtime.settings.collect.retry,
+        journal: &journal,
+        run_id: new_run_id(now),
+    };
+    let applying = applier.apply_until(&pass.plan, OffsetDateTime::now_utc, Some(stop)).await;
+    let mut restored = 0;
+    for applied in applying.applied {
+        let healing = pass.healings.iter().find(|healing| healing.arn == applied.arn);
+        match (applied.status, healing) {
+            (applier::Status::Changed, Some(healing)) => {
+                answer.changed += 1;
+                restored += healing.restored.len();
+                for line in healing.lines("restored") {
+                    tracing::info!(entityname = %healing.name, "{line}");
+                }
+            }
+            (applier::Status::Failed, _) => {
+                answer.write_failures += 1;
+                tracing::warn!(entityname = %applied.name, "heal failed: {}", applied.detail.unwrap_or_default());
+            }
+            _ => {}
+        }
+    }
+    answer.pending = applying.not_started.len();
+    if answer.pending > 0 {
+        answer.status = "partial";
+    }
+    answer.restored = Some(restored);
+    Ok(answer)
 }
 
 /// The instant after which no unit of work starts: the deadline less the safety margin.
