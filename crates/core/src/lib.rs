@@ -22,6 +22,11 @@
 //! allows and denies is proven with [`policy_eval`]; what it leaves open is named by
 //! [`escalation`].
 //!
+//! Keeping boundaries right as workloads change: [`grace`] keeps services granted less than
+//! `boundary.grace_days` ago (their age from the state store's [`grants`] history, else IAM's
+//! dates), [`notice`] announces a restriction before making it, and [`heal`] gives a bounded
+//! entity back at once a service its boundary denied it since it was attached.
+//!
 //! ```
 //! use iamsweep_core::analysis::classify;
 //! use iamsweep_core::report::ServiceState;

@@ -142,7 +142,8 @@ impl Event {
                 .map_err(|error| EventError(format!("`invokingEvent` is not JSON: {error}")))?;
             return config_event(&invoking, envelope.result_token, envelope.event_left_scope);
         }
-        if value.get("account_id").is_none() && value.get("mode").and_then(Value::as_str) == Some("heal")
+        if value.get("account_id").is_none()
+            && value.get("mode").and_then(Value::as_str) == Some("heal")
         {
             return Ok(Event::Heal);
         }
