@@ -51,9 +51,14 @@ impl Work {
     }
 
     fn plan(&self, sim: &Sim) -> Value {
+        self.plan_with(sim, &[])
+    }
+
+    fn plan_with(&self, sim: &Sim, args: &[&str]) -> Value {
         let path = self.path("plan.json");
-        let output =
-            self.run(sim, "plan", &["--format", "json", "--output", path.to_str().unwrap()]);
+        let mut all = vec!["--format", "json", "--output", path.to_str().unwrap()];
+        all.extend(args);
+        let output = self.run(sim, "plan", &all);
         assert_code(&output, 0);
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
@@ -401,7 +406,7 @@ async fn with_notice_nothing_is_restricted_before_the_date_and_the_change_happen
     assert_eq!(boundary_writes(writes_since(&sim, before)), Vec::<String>::new());
     assert_eq!(restrict_after(&iam, "app").await.as_deref(), Some(day_in(7).as_str()));
     // The report lists it; a second run before the date restricts nothing either.
-    let plan = work.plan(&sim);
+    let plan = work.plan_with(&sim, &["--config", config]);
     let notice = &entity(&plan, APP)["notice"];
     assert_eq!(notice["status"], "waiting", "{notice}");
     let skips = entity(&plan, APP)["skips"].to_string();
@@ -414,7 +419,7 @@ async fn with_notice_nothing_is_restricted_before_the_date_and_the_change_happen
     // The usage changes in between: app uses sqs now, so the change is another one, announced
     // again.
     activity(&sim, APP, "sqs");
-    let plan = work.plan(&sim);
+    let plan = work.plan_with(&sim, &["--config", config]);
     let notice = &entity(&plan, APP)["notice"];
     assert_eq!(notice["status"], "announced", "{notice}");
     assert_eq!(notice["removes"], json!(["dynamodb"]));
@@ -435,7 +440,7 @@ async fn with_notice_nothing_is_restricted_before_the_date_and_the_change_happen
     assert_code(&due, 0);
     let writes = boundary_writes(writes_since(&sim, from));
     assert_eq!(writes, ["CreatePolicy", "PutRolePermissionsBoundary"], "{}", stdout(&due));
-    let plan = work.plan(&sim);
+    let plan = work.plan_with(&sim, &["--config", config]);
     assert!(entity(&plan, APP)["notice"].is_null(), "{}", entity(&plan, APP));
     assert!(entity(&plan, APP)["boundary"].is_null(), "restricted once, then in place");
 }
