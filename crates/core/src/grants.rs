@@ -188,15 +188,14 @@ impl AccountState {
                 }
                 not_future(field(&format!(".granted.{namespace}")), since.0)?;
             }
-            if let Some(notice) = &entity.notice {
-                if notice.removes.len() > MAX_SERVICES
-                    || !notice.removes.iter().all(|namespace| valid_namespace(namespace))
-                {
-                    return Err(InputError::field(
-                        field(".notice.removes"),
-                        "expected IAM service namespaces (1 to 64 of [a-z0-9-])",
-                    ));
-                }
+            if let Some(notice) = &entity.notice
+                && (notice.removes.len() > MAX_SERVICES
+                    || !notice.removes.iter().all(|namespace| valid_namespace(namespace)))
+            {
+                return Err(InputError::field(
+                    field(".notice.removes"),
+                    "expected IAM service namespaces (1 to 64 of [a-z0-9-])",
+                ));
             }
         }
         Ok(())
