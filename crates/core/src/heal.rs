@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::boundary::{canonicalize, is_own_boundary};
+use crate::effect::{BoundaryEffect, EffectService};
 use crate::guardrails::{Caller, SkipScope, entity_skips};
 use crate::journal::JournalEntry;
 use crate::model::{EntityKind, EntityRecord, Status};
@@ -27,6 +28,7 @@ use crate::plan::{
 };
 use crate::policy_document::validate_managed_policy;
 use crate::policy_versions::version_to_delete;
+use crate::report::ServiceState;
 use crate::settings::EnforceSettings;
 use crate::snapshot::Snapshot;
 
@@ -268,6 +270,7 @@ fn change(
         }
         None => ("/".to_string(), current.to_string()),
     };
+    let effect = effect_of(record, &document);
     EntityPlan {
         arn: record.arn.clone(),
         kind: record.kind,
@@ -288,11 +291,45 @@ fn change(
                 boundary_arn: Some(current.to_string()),
                 default_version_id: Some(policy.default_version_id.clone()),
             },
+            effect,
         }),
         grace: Vec::new(),
         notice: None,
         escalation_risks: Vec::new(),
     }
+}
+
+/// What the widened boundary keeps and still removes, for the reviewer (see
+/// [`crate::effect`]): a granted service it allows is kept, any other removed.
+fn effect_of(record: &EntityRecord, document: &str) -> BoundaryEffect {
+    let allowed = allowed_namespaces(document);
+    let mut effect = BoundaryEffect {
+        keeps: Vec::new(),
+        removes: Vec::new(),
+        base_actions: Vec::new(),
+        base_actions_only: false,
+    };
+    for service in &record.services {
+        let kept = inside(&allowed, &service.namespace);
+        let item = EffectService {
+            namespace: service.namespace.clone(),
+            name: service.name.clone(),
+            state: match (kept, service.last_authenticated) {
+                (true, _) => ServiceState::Used,
+                (false, Some(_)) => ServiceState::Stale,
+                (false, None) => ServiceState::Unused,
+            },
+            last_authenticated: service.last_authenticated,
+        };
+        if kept { effect.keeps.push(item) } else { effect.removes.push(item) }
+    }
+    let by_risk = |a: &EffectService, b: &EffectService| {
+        crate::risk::compare_services(&a.namespace, &b.namespace)
+    };
+    effect.keeps.sort_by(by_risk);
+    effect.removes.sort_by(by_risk);
+    effect.base_actions_only = effect.keeps.is_empty();
+    effect
 }
 
 #[cfg(test)]

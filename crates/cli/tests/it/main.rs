@@ -17,16 +17,22 @@
 //!   writes; the version deleted at five is the one the dry run names;
 //! - `boundary`: boundaries of entities that used IAM: the containing document read back
 //!   whole, and the escalation risks `plan` and `audit` name;
-//! - `keepright`: grace for new grants from the state store's history and IAM's dates, a
-//!   hostile state document refused with zero writes;
-//! - `rollback`: rollback against a hostile journal and tags, the caller, a shared S3 journal.
+//! - `rollback`: rollback against a hostile journal and tags, the caller, a shared S3 journal;
+//! - `idle`: idle users and roles (`RoleLastUsed` included) in every format and `--fail-on idle`;
+//! - `layout`: the demo's audit and plan tables at 80 and 200 columns, Markdown, colour only on
+//!   a terminal and never with `NO_COLOR`;
+//! - `keepright`: grace for new grants from the state store's history and IAM's dates, notice
+//!   before restriction, `heal` restoring a denied service, a hostile state document refused
+//!   with zero writes.
 
 mod accounts;
 mod audit;
 mod boundary;
 mod enforce;
+mod idle;
 mod inputs;
 mod keepright;
+mod layout;
 mod rollback;
 mod sdk;
 mod sessions;
