@@ -81,8 +81,11 @@ fn entity<'a>(plan: &'a Value, arn: &str) -> &'a Value {
 
 /// The namespaces the planned boundary allows whole (`NAMESPACE:*`).
 fn allowed(plan: &Value, arn: &str) -> Vec<String> {
-    let document: Value =
-        serde_json::from_str(entity(plan, arn)["boundary"]["document"].as_str().unwrap()).unwrap();
+    // Plan v3 holds the document as a JSON value (v2: a string).
+    let document = match &entity(plan, arn)["boundary"]["document"] {
+        Value::String(text) => serde_json::from_str(text).unwrap(),
+        value => value.clone(),
+    };
     let mut namespaces = Vec::new();
     for statement in document["Statement"].as_array().unwrap() {
         if statement["Effect"] != "Allow" {
