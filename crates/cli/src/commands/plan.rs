@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use iamsweep_core::escalation::{EscalationPath, describe};
 use iamsweep_core::plan::{EntityPlan, Plan};
 
-use crate::enforce::{Aws, PlanArgs, PlanFormat, make_plan, resolve_settings};
+use crate::enforce::{Aws, PlanArgs, PlanFormat, make_plan_and_report, resolve_settings};
 use crate::settings::AuditSettings;
 
 /// Runs `plan`.
@@ -24,16 +24,21 @@ pub async fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     )
     .await?;
     let state = aws.state(&args.state)?;
-    let plan = make_plan(&settings, &enforce, &aws, &state).await?;
+    let (plan, report) = make_plan_and_report(&settings, &enforce, &aws, &state).await?;
     if let Some(path) = &args.output {
         super::emit(Some(path), |out| {
             Ok(out.write_all(format!("{}\n", plan.to_json()).as_bytes())?)
         })?;
-        tracing::info!(path = %path.display(), "plan written");
+        super::wrote("plan", PlanFormat::Json, Some(path));
     }
-    super::emit(None, |out| Ok(out.write_all(render(&plan, args.format).as_bytes())?))?;
-    if args.format == PlanFormat::Json {
-        eprintln!("{}", summary_line(&plan));
+    let text = match args.format {
+        // The page shows every entity's usage beside its plan, so it needs the report too.
+        PlanFormat::Html => crate::render::html::plan(&report, &plan),
+        format => render(&plan, format),
+    };
+    super::emit(None, |out| Ok(out.write_all(text.as_bytes())?))?;
+    if matches!(args.format, PlanFormat::Json | PlanFormat::Html) {
+        crate::logging::status!("{}", summary_line(&plan));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -46,6 +51,9 @@ pub fn render(plan: &Plan, format: PlanFormat) -> String {
             crate::render::plan::table(plan, &crate::render::text::Style::stdout())
         }
         PlanFormat::Markdown => crate::render::plan::markdown(plan),
+        PlanFormat::Html => {
+            unreachable!("`run` renders the HTML plan with its report (render::html::plan)")
+        }
     }
 }
 

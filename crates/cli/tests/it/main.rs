@@ -23,11 +23,17 @@
 //!   a terminal and never with `NO_COLOR`;
 //! - `keepright`: grace for new grants from the state store's history and IAM's dates, notice
 //!   before restriction, `heal` restoring a denied service, a hostile state document refused
-//!   with zero writes.
+//!   with zero writes;
+//! - `selection`: `--kinds`, `--name`, `--path`, `--tag` on live and snapshot inputs alike, jobs
+//!   only for the selected entities, hostile values, `apply --plan` refusing them;
+//! - `conventions`: completions, `--quiet`, `--version`, a closed stdout, no ANSI off a
+//!   terminal, help defaults, `--output` confirmation, config-relative lists, credential errors
+//!   naming the profile, the SDK's warnings kept out, offline figures.
 
 mod accounts;
 mod audit;
 mod boundary;
+mod conventions;
 mod enforce;
 mod idle;
 mod inputs;
@@ -35,6 +41,7 @@ mod keepright;
 mod layout;
 mod rollback;
 mod sdk;
+mod selection;
 mod sessions;
 mod sim;
 mod strict_inputs;
