@@ -22,6 +22,7 @@ pub mod collector;
 pub mod config_rule;
 pub mod entity;
 pub mod error;
+pub mod heal;
 pub mod identity;
 pub mod inventory;
 pub mod journal;
@@ -34,6 +35,7 @@ pub mod rollback;
 pub mod s3;
 pub mod securityhub;
 pub mod session;
+pub mod state_store;
 pub mod transport;
 
 pub use error::CallError;

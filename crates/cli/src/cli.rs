@@ -49,6 +49,9 @@ pub enum Command {
     /// Findings in AWS Security Hub: `findings import` sends the audit's (dry run unless
     /// `--apply`).
     Findings(crate::commands::findings::FindingsArgs),
+    /// Give bounded users and roles back the services their iamsweep boundary denied them
+    /// since it was attached (only with `--apply`).
+    Heal(crate::commands::heal::HealArgs),
     /// Print a shell completion script for bash, zsh, fish or powershell on stdout.
     Completions(CompletionsArgs),
 }

@@ -8,16 +8,18 @@ use clap::{Args, ValueEnum};
 use iamsweep_aws::clients::Clients;
 use iamsweep_aws::collector::{Collection, collect};
 use iamsweep_aws::identity::{CallerIdentity, caller_identity};
+use iamsweep_aws::inventory::LocalPolicy;
 use iamsweep_aws::journal::{DEFAULT_JOURNAL, JournalStore};
 use iamsweep_aws::live::{live_state, read_live_state};
 use iamsweep_aws::location::ListFiles;
 use iamsweep_aws::pace::Pace;
 use iamsweep_aws::retry::RetryPolicy;
 use iamsweep_aws::s3::{self, S3};
+use iamsweep_aws::state_store::{DEFAULT_STATE, StateStore, observe};
 use iamsweep_core::analysis::analyze;
 use iamsweep_core::config::Config;
 use iamsweep_core::error::Location as ErrorLocation;
-use iamsweep_core::plan::{LiveState, Plan, build_plan};
+use iamsweep_core::plan::{LiveState, Plan, build_plan_with};
 use iamsweep_core::report::AuditReport;
 use iamsweep_core::settings::EnforceSettings;
 use iamsweep_core::snapshot::Snapshot;
@@ -43,6 +45,10 @@ pub struct PlanArgs {
     /// Replace boundaries that iamsweep did not create (default: leave them and report them).
     #[arg(long)]
     pub replace_foreign_boundaries: bool,
+    /// State store: a directory or `s3://bucket/prefix` holding each entity's grant history
+    /// (read for `boundary.grace_days`, and updated with what this run saw).
+    #[arg(long, value_name = "DIR_OR_S3_URI", default_value = DEFAULT_STATE)]
+    pub state: String,
 }
 
 /// `iamsweep apply`.
@@ -70,6 +76,11 @@ pub struct ApplyArgs {
     /// Replace boundaries that iamsweep did not create (default: leave them and report them).
     #[arg(long)]
     pub replace_foreign_boundaries: bool,
+    /// State store: a directory or `s3://bucket/prefix` holding each entity's grant history
+    /// (read for `boundary.grace_days`, and updated with what this run saw; not used with
+    /// `--plan`, whose facts hold what it was decided from).
+    #[arg(long, value_name = "DIR_OR_S3_URI", default_value = DEFAULT_STATE)]
+    pub state: String,
 }
 
 /// `iamsweep rollback`.
@@ -158,6 +169,12 @@ impl Aws {
         }
     }
 
+    /// The state store at `location`.
+    pub fn state(&self, location: &str) -> anyhow::Result<StateStore> {
+        StateStore::parse(location, Some(self.s3.clone()))
+            .with_context(|| format!("invalid state location `{location}`"))
+    }
+
     /// The journal at `location`.
     pub fn journal(&self, location: &str) -> anyhow::Result<JournalStore> {
         JournalStore::parse(location, Some(self.s3.clone()))
@@ -198,8 +215,9 @@ pub async fn make_plan(
     settings: &AuditSettings,
     enforce: &EnforceSettings,
     aws: &Aws,
+    state: &StateStore,
 ) -> anyhow::Result<Plan> {
-    Ok(make_plan_and_report(settings, enforce, aws).await?.0)
+    Ok(make_plan_and_report(settings, enforce, aws, state).await?.0)
 }
 
 /// [`make_plan`], with the audit report it was made from (the HTML plan shows both).
@@ -207,6 +225,7 @@ pub async fn make_plan_and_report(
     settings: &AuditSettings,
     enforce: &EnforceSettings,
     aws: &Aws,
+    state: &StateStore,
 ) -> anyhow::Result<(Plan, AuditReport)> {
     if !matches!(settings.targets, crate::settings::Targets::Caller) {
         bail!(
@@ -215,17 +234,28 @@ pub async fn make_plan_and_report(
              account's credentials, or deploy the Lambda fan-out (README, Running in AWS)"
         );
     }
-    let (snapshot, live) = gather(settings, enforce, aws).await?;
+    let (snapshot, live, local_policies) = gather(settings, enforce, aws).await?;
     let now = OffsetDateTime::now_utc();
     let report = analyze(&snapshot, &settings.default_rules(), now);
-    Ok((build_plan(&snapshot, &report, &live, enforce, now), report))
+    // Every plan records what it saw in the state store (never in IAM): the grant history is
+    // made of observations, and a plan is one.
+    let unusable = "the state store could not be used; nothing was written to IAM";
+    let mut observed =
+        observe(state, &aws.clients.iam, &aws.pace, &aws.retry, &snapshot, &local_policies, now)
+            .await
+            .context(unusable)?;
+    let plan = build_plan_with(&snapshot, &report, &live, enforce, &observed.history, now);
+    // The announcements the plan makes (or forgets) are kept for the next run to compare.
+    iamsweep_core::notice::record(&mut observed.state, &plan);
+    state.write(&aws.pace, &observed.state).await.context(unusable)?;
+    Ok((plan, report))
 }
 
 async fn gather(
     settings: &AuditSettings,
     enforce: &EnforceSettings,
     aws: &Aws,
-) -> anyhow::Result<(Snapshot, LiveState)> {
+) -> anyhow::Result<(Snapshot, LiveState, Vec<LocalPolicy>)> {
     let path = &enforce.boundary.path;
     if let Some(file) = &settings.snapshot {
         let mut snapshot = load_snapshot(file)?;
@@ -244,10 +274,13 @@ async fn gather(
         let live = read_live_state(&aws.clients.iam, &aws.pace, &aws.retry, path)
             .await
             .context("could not read iamsweep's boundary policies")?;
-        return Ok((snapshot, live));
+        return Ok((snapshot, live, Vec::new()));
     }
     let mut collect_settings = settings.collect.clone();
     collect_settings.include_local_policies = true;
+    // Which policy grants each unused service dates that service's grant (see
+    // `iamsweep_core::grace`); without it, the entity's newest policy dates them all.
+    collect_settings.attribute |= enforce.boundary.grace_days > 0;
     let bar = Bar::new();
     let Collection { snapshot, local_policies, .. } =
         collect(&aws.clients, &collect_settings, &bar)
@@ -258,5 +291,6 @@ async fn gather(
         std::fs::write(file, snapshot.to_json())
             .with_context(|| format!("cannot write the snapshot to `{}`", file.display()))?;
     }
-    Ok((snapshot, live_state(&local_policies, path)))
+    let live = live_state(&local_policies, path);
+    Ok((snapshot, live, local_policies))
 }

@@ -44,6 +44,7 @@ fn main() -> ExitCode {
             Command::Plan(args) => commands::plan::run(args).await,
             Command::Apply(args) => commands::apply::run(args).await,
             Command::Rollback(args) => commands::rollback::run(args).await,
+            Command::Heal(args) => commands::heal::run(args).await,
             Command::Completions(args) => Ok(commands::completions::run(args)),
             Command::Findings(args) => commands::findings::run(args).await,
         }

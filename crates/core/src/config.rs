@@ -91,6 +91,12 @@ pub struct BoundaryConfig {
     /// boundaries and writing user and role policies only for principals bounded by the
     /// entity's own boundary (default false; see [`crate::boundary::CONTAINED_ACTIONS`]).
     pub contain_iam_writers: Option<bool>,
+    /// A service first granted fewer days before the plan stays allowed (default 14; 0 off;
+    /// see [`crate::grace`]).
+    pub grace_days: Option<u32>,
+    /// Days between announcing a restriction (the `iamsweep:restrict-after` tag) and carrying it
+    /// out (default 0: restrict at once; see [`crate::notice`]).
+    pub notice_days: Option<u32>,
 }
 
 /// `[guardrails]`.

@@ -30,6 +30,11 @@
 //! service by [`action_level`], as the fewest wildcard patterns ([`action_patterns`]) that match
 //! nothing else in the IAM [`action_catalogue`] shipped with the crate.
 //!
+//! Keeping boundaries right as workloads change: [`grace`] keeps services granted less than
+//! `boundary.grace_days` ago (their age from the state store's [`grants`] history, else IAM's
+//! dates), [`notice`] announces a restriction before making it, and [`heal`] gives a bounded
+//! entity back at once a service its boundary denied it since it was attached.
+//!
 //! ```
 //! use iamsweep_core::analysis::classify;
 //! use iamsweep_core::report::ServiceState;
@@ -52,12 +57,16 @@ pub mod effect;
 pub mod error;
 pub mod escalation;
 pub mod findings;
+pub mod grace;
+pub mod grants;
 pub mod guardrails;
+pub mod heal;
 pub mod html;
 pub mod journal;
 pub mod json_document;
 pub mod lists;
 pub mod model;
+pub mod notice;
 pub mod plan;
 pub mod policy_document;
 pub mod policy_eval;

@@ -19,8 +19,11 @@ use crate::boundary::{AuditContext, canonicalize, is_own_boundary, partition_of,
 use crate::effect::BoundaryEffect;
 use crate::error::InputError;
 use crate::escalation::{EscalationRisk, risks_of_document};
+use crate::grace::{GraceService, GrantAges, in_grace, with_grace};
+use crate::grants::Announced;
 use crate::guardrails::{self, Caller, Skip, SkipScope};
 use crate::model::{EntityKind, EntityRecord, Granularity};
+use crate::notice::{self, Notice, NoticeStatus, RESTRICT_AFTER_TAG};
 use crate::policy_document::validate_managed_policy;
 use crate::policy_versions;
 use crate::report::{AuditReport, EntityReport};
@@ -123,6 +126,29 @@ pub struct EntityFacts {
     pub groups: Vec<EntityReport>,
     /// iamsweep's boundary policy of this entity as IAM held it (`null`: none).
     pub live_policy: Option<LivePolicy>,
+    /// What earlier runs knew of it (the state store): since when its unused services are
+    /// granted, which decides their grace.
+    #[serde(default, skip_serializing_if = "EntityHistory::is_empty")]
+    pub history: EntityHistory,
+}
+
+/// What the state store and IAM's dates tell of one entity's past, as a plan decides from it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EntityHistory {
+    /// Since when each service not used within the window is granted (see [`crate::grace`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub grants: GrantAges,
+    /// The restriction announced to it and still pending, as the state store records it (see
+    /// [`crate::notice`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<Announced>,
+}
+
+impl EntityHistory {
+    /// Whether it holds nothing (then it is left out of the plan file).
+    pub fn is_empty(&self) -> bool {
+        self.grants.is_empty() && self.notice.is_none()
+    }
 }
 
 /// Counts over a plan.
@@ -170,6 +196,14 @@ pub struct EntityPlan {
     /// The boundary to write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boundary: Option<BoundaryChange>,
+    /// Services its boundary allows although not used within the window, because they were
+    /// granted less than `boundary.grace_days` before the plan, each with its reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grace: Vec<GraceService>,
+    /// The notice of a restriction (with `boundary.notice_days`): announced now, waiting for
+    /// its date, or due and carried out by this plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<Notice>,
     /// The escalation paths its iamsweep boundary (the one planned, or the one in place when
     /// unchanged) leaves open, for a person to decide (see [`crate::escalation`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -424,6 +458,19 @@ pub fn build_plan(
     settings: &EnforceSettings,
     now: OffsetDateTime,
 ) -> Plan {
+    build_plan_with(snapshot, report, live, settings, &BTreeMap::new(), now)
+}
+
+/// [`build_plan`] with what earlier runs knew of each entity (per ARN; see
+/// [`crate::grace::grant_ages`]): an entity without history gets no grace.
+pub fn build_plan_with(
+    snapshot: &Snapshot,
+    report: &AuditReport,
+    live: &LiveState,
+    settings: &EnforceSettings,
+    history: &BTreeMap<String, EntityHistory>,
+    now: OffsetDateTime,
+) -> Plan {
     let records: HashMap<&str, &EntityRecord> =
         snapshot.entities.iter().map(|record| (record.arn.as_str(), record)).collect();
     let groups: HashMap<&str, &EntityReport> = report
@@ -433,7 +480,7 @@ pub fn build_plan(
         .map(|entity| (entity.name.as_str(), entity))
         .collect();
     let caller = snapshot.caller_arn.as_deref().and_then(Caller::parse);
-    let context = Context::new(snapshot, live, settings, &groups, caller.as_ref());
+    let context = Context::new(snapshot, live, settings, &groups, caller.as_ref(), history);
     let entities: Vec<EntityPlan> = report
         .entities
         .iter()
@@ -447,6 +494,8 @@ pub fn build_plan(
                 skips: vec![guardrails::missing_from_snapshot()],
                 tags: None,
                 boundary: None,
+                grace: Vec::new(),
+                notice: None,
                 escalation_risks: Vec::new(),
             },
         })
@@ -514,7 +563,17 @@ fn entity_facts(
     };
     let arn = own_policy_arn(report, &context.snapshot.account_id, &settings.boundary.path);
     let live_policy = context.live.policies.get(&arn).cloned();
-    EntityFacts { record, report: report.clone(), groups, live_policy }
+    let history = context.history_of(&record.arn).map(|history| EntityHistory {
+        grants: crate::grace::relevant(report, &history.grants),
+        notice: history.notice.clone(),
+    });
+    EntityFacts {
+        record,
+        report: report.clone(),
+        groups,
+        live_policy,
+        history: history.unwrap_or_default(),
+    }
 }
 
 /// The ARN of the entity's boundary policy, as [`synthesize`] names it.
@@ -549,7 +608,8 @@ pub fn recompute_entity(plan: &Plan, facts: &EntityFacts) -> EntityPlan {
         live.policies.insert(arn, policy.clone());
     }
     let caller = plan.caller_arn.as_deref().and_then(Caller::parse);
-    let context = Context::new(&snapshot, &live, settings, &groups, caller.as_ref());
+    let history = BTreeMap::from([(facts.record.arn.clone(), facts.history.clone())]);
+    let context = Context::new(&snapshot, &live, settings, &groups, caller.as_ref(), &history);
     plan_entity(&facts.record, &facts.report, &context)
 }
 
@@ -560,6 +620,7 @@ struct Context<'a> {
     groups: &'a HashMap<&'a str, &'a EntityReport>,
     caller: Option<&'a Caller>,
     audit: AuditContext<'a>,
+    history: &'a BTreeMap<String, EntityHistory>,
 }
 
 impl<'a> Context<'a> {
@@ -570,6 +631,7 @@ impl<'a> Context<'a> {
         settings: &'a EnforceSettings,
         groups: &'a HashMap<&'a str, &'a EntityReport>,
         caller: Option<&'a Caller>,
+        history: &'a BTreeMap<String, EntityHistory>,
     ) -> Self {
         Context {
             snapshot,
@@ -577,6 +639,7 @@ impl<'a> Context<'a> {
             settings,
             groups,
             caller,
+            history,
             audit: AuditContext {
                 account_id: &snapshot.account_id,
                 action_level: snapshot.granularity == Granularity::Action,
@@ -584,6 +647,11 @@ impl<'a> Context<'a> {
                 collected_at: snapshot.collected_at,
             },
         }
+    }
+
+    /// The history of the entity `arn`, when the run knows it.
+    fn history_of(&self, arn: &str) -> Option<&'a EntityHistory> {
+        self.history.get(arn)
     }
 }
 
@@ -604,6 +672,8 @@ fn plan_entity(record: &EntityRecord, report: &EntityReport, context: &Context<'
         skips: Vec::new(),
         tags: None,
         boundary: None,
+        grace: Vec::new(),
+        notice: None,
         escalation_risks: Vec::new(),
     };
     if skips.iter().any(|skip| skip.scope == SkipScope::Entity) {
@@ -639,7 +709,18 @@ fn plan_entity(record: &EntityRecord, report: &EntityReport, context: &Context<'
     let mut previous_tag = None;
     // Unchanged: its iamsweep boundary is in place, and its risks are still worth naming.
     let mut in_place = false;
+    // Services granted too recently to judge stay allowed (see `crate::grace`): the boundary is
+    // drawn from the report with them counted as used; the tags still say what was used.
+    let mut bounded = std::borrow::Cow::Borrowed(report);
     if settings.boundary.enabled && !skipped(&skips, SkipScope::Boundary) {
+        if let Some(history) = context.history_of(&record.arn) {
+            let now = context.snapshot.collected_at;
+            plan.grace = in_grace(report, &history.grants, settings.boundary.grace_days, now);
+            if !plan.grace.is_empty() {
+                bounded = std::borrow::Cow::Owned(with_grace(report, &plan.grace));
+            }
+        }
+        let report = bounded.as_ref();
         match plan_boundary(record, report, context) {
             Ok(Some((change, previous))) => match previous {
                 // The previous-boundary tag is the rollback record of last resort: when it
@@ -657,6 +738,47 @@ fn plan_entity(record: &EntityRecord, report: &EntityReport, context: &Context<'
             },
             Ok(None) => in_place = true,
             Err(skip) => skips.push(skip),
+        }
+    }
+
+    // Notice before restriction (see `crate::notice`): a change that removes services waits
+    // for its announced date; announcing it is a tag.
+    if let Some(change) = &boundary {
+        let now = context.snapshot.collected_at;
+        let announced = context.history_of(&record.arn).and_then(|history| history.notice.as_ref());
+        let tag = find_tag(&record.tags, RESTRICT_AFTER_TAG).map(|(_, value)| value);
+        let after = crate::heal::allowed_namespaces(&change.document);
+        let removes = notice::removed(&allowed_before(record, report, context), &after);
+        let days = settings.boundary.notice_days;
+        if let Some(notice) = notice::decide(removes, tag, announced, days, now.date()) {
+            if notice.holds() {
+                boundary = None;
+                previous_tag = None;
+                let removes = notice.removes.join(", ");
+                let date = &notice.restrict_after;
+                let reason = match (notice.status, may_tag) {
+                    (NoticeStatus::Announced, true) => {
+                        if tag != Some(date.as_str()) {
+                            tag_set.insert(RESTRICT_AFTER_TAG.to_string(), date.clone());
+                        }
+                        format!(
+                            "restriction announced (boundary.notice_days = {days}): after \
+                             {date} its boundary removes {removes}"
+                        )
+                    }
+                    (NoticeStatus::Announced, false) => format!(
+                        "restriction not announced: `do_not_tag` forbids the \
+                         `{RESTRICT_AFTER_TAG}` tag, so its boundary (removing {removes}) is \
+                         left as it is"
+                    ),
+                    _ => format!(
+                        "restriction announced for after {date}: its boundary then removes \
+                         {removes}"
+                    ),
+                };
+                skips.push(Skip { scope: SkipScope::Boundary, reason });
+            }
+            plan.notice = Some(notice);
         }
     }
 
@@ -699,7 +821,7 @@ fn plan_entity(record: &EntityRecord, report: &EntityReport, context: &Context<'
             .collect();
         plan.tags = Some(TagChange { set: tag_set, previous });
     }
-    plan.escalation_risks = boundary_risks(report, boundary.as_ref(), in_place, context);
+    plan.escalation_risks = boundary_risks(&bounded, boundary.as_ref(), in_place, context);
     plan.boundary = boundary;
     plan.outcome = if plan.tags.is_some() || plan.boundary.is_some() {
         Outcome::Change
@@ -765,6 +887,25 @@ fn plan_boundary(
         },
     };
     Ok(Some((change, previous)))
+}
+
+/// The namespaces the entity can reach now: what its own boundary allows, else (no boundary, or
+/// a foreign one being replaced) everything granted.
+fn allowed_before(
+    record: &EntityRecord,
+    report: &EntityReport,
+    context: &Context<'_>,
+) -> std::collections::BTreeSet<String> {
+    let path = &context.settings.boundary.path;
+    let own = record
+        .permissions_boundary
+        .as_deref()
+        .filter(|arn| is_own_boundary(arn, &context.snapshot.account_id, path))
+        .and_then(|arn| context.live.policies.get(arn));
+    match own {
+        Some(policy) => crate::heal::allowed_namespaces(&policy.default_document),
+        None => report.services.iter().map(|service| service.namespace.to_string()).collect(),
+    }
 }
 
 /// The escalation paths of the entity's iamsweep boundary: the one planned, or the one in place

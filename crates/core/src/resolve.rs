@@ -67,6 +67,13 @@ pub const STALE_DAYS: Bound<u32> =
 /// history.
 pub const MIN_AGE_DAYS: Bound<u32> =
     Bound { min: 0, max: 400, unit: "days", why: "Access Advisor tracks the last 400 days" };
+/// `boundary.grace_days`: 0 turns grace off; a grant older than the tracking period has had
+/// all the time Access Advisor can see to be used.
+pub const GRACE_DAYS: Bound<u32> =
+    Bound { min: 0, max: 400, unit: "days", why: "Access Advisor tracks the last 400 days" };
+/// `boundary.notice_days`: 0 restricts at once; a notice longer than a quarter is no notice of
+/// a change anyone still plans.
+pub const NOTICE_DAYS: Bound<u32> = Bound { min: 0, max: 90, unit: "days", why: "" };
 /// `max_changes`: 0 refuses every boundary change; more than an account's users and roles
 /// means no cap at all, which is what a typo like `1000000` would silently give.
 pub const MAX_CHANGES: Bound<usize> = Bound { min: 0, max: 10_000, unit: "entities", why: "" };
@@ -194,6 +201,10 @@ pub struct Resolved {
     pub min_age_days: u32,
     /// `apply` refuses older plans.
     pub max_plan_age_hours: u32,
+    /// A service first granted fewer days before the plan stays allowed.
+    pub grace_days: u32,
+    /// Days between announcing a restriction and carrying it out.
+    pub notice_days: u32,
     /// Time the Lambda keeps free before its deadline, seconds.
     pub safety_margin_seconds: u64,
     /// Wait before a job's first poll, when given.
@@ -263,6 +274,18 @@ pub fn resolve(
             None,
             ("guardrails", "max_plan_age_hours", guardrails.max_plan_age_hours),
             DEFAULT_MAX_PLAN_AGE_HOURS,
+        )?,
+        grace_days: from.pick(
+            &GRACE_DAYS,
+            None,
+            ("boundary", "grace_days", config.boundary.grace_days),
+            crate::grace::DEFAULT_GRACE_DAYS,
+        )?,
+        notice_days: from.pick(
+            &NOTICE_DAYS,
+            None,
+            ("boundary", "notice_days", config.boundary.notice_days),
+            0,
         )?,
         safety_margin_seconds: from.pick(
             &SAFETY_MARGIN_SECONDS,

@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::error::InputError;
 use crate::lists::{parse_base_actions, parse_do_not_list, validate_action};
 pub use crate::resolve::{DEFAULT_MAX_CHANGES, DEFAULT_MAX_PLAN_AGE_HOURS};
-use crate::resolve::{MAX_CHANGES, MAX_PLAN_AGE_HOURS, MIN_AGE_DAYS};
+use crate::resolve::{GRACE_DAYS, MAX_CHANGES, MAX_PLAN_AGE_HOURS, MIN_AGE_DAYS, NOTICE_DAYS};
 use crate::tags::{TagKeys, validate_tag_key};
 
 /// Default IAM path of boundary policies.
@@ -68,6 +68,16 @@ pub struct BoundarySettings {
     /// `guardrails.exclude_tag`, copied by the resolver: every boundary protects it.
     #[serde(default = "default_exclude_tag")]
     pub exclude_tag: String,
+    /// A service first granted fewer days before the plan stays allowed (see [`crate::grace`]).
+    #[serde(default = "default_grace_days")]
+    pub grace_days: u32,
+    /// Days a restriction is announced before it is carried out (see [`crate::notice`]).
+    #[serde(default)]
+    pub notice_days: u32,
+}
+
+fn default_grace_days() -> u32 {
+    crate::grace::DEFAULT_GRACE_DAYS
 }
 
 fn default_previous_boundary_tag() -> String {
@@ -176,6 +186,12 @@ impl EnforceSettings {
                 .check(guardrails.max_plan_age_hours.unwrap_or(DEFAULT_MAX_PLAN_AGE_HOURS)),
         )?;
         let previous_boundary_tag = keys.previous_boundary.clone();
+        let grace_days = GRACE_DAYS
+            .check(boundary.grace_days.unwrap_or(crate::grace::DEFAULT_GRACE_DAYS))
+            .map_err(|message| InputError::field("boundary.grace_days", message))?;
+        let notice_days = NOTICE_DAYS
+            .check(boundary.notice_days.unwrap_or(0))
+            .map_err(|message| InputError::field("boundary.notice_days", message))?;
 
         Ok(EnforceSettings {
             window_days,
@@ -193,6 +209,8 @@ impl EnforceSettings {
                 contain_iam_writers: boundary.contain_iam_writers.unwrap_or(false),
                 previous_boundary_tag,
                 exclude_tag: exclude_tag.clone(),
+                grace_days,
+                notice_days,
             },
             guardrails: GuardrailSettings {
                 min_age_days,

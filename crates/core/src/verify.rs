@@ -325,6 +325,12 @@ fn first_difference(planned: &EntityPlan, expected: &EntityPlan) -> Option<(Stri
     if planned.skips != expected.skips {
         return differs("skips", &planned.skips, &expected.skips);
     }
+    if planned.notice != expected.notice {
+        return differs("notice", &planned.notice, &expected.notice);
+    }
+    if planned.grace != expected.grace {
+        return differs("grace", &planned.grace, &expected.grace);
+    }
     if planned.escalation_risks != expected.escalation_risks {
         return differs("escalation_risks", &planned.escalation_risks, &expected.escalation_risks);
     }

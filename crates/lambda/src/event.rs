@@ -5,7 +5,8 @@
 //!   whose `invokingEvent` has `messageType` `ConfigurationItemChangeNotification` (with a
 //!   `configurationItem`), `OversizedConfigurationItemChangeNotification` (with a
 //!   `configurationItemSummary`) or `ScheduledNotification`;
-//! - the fan-out payload `{"account_id": "...", "role_name": "...", "mode": "audit|enforce"}`.
+//! - the fan-out payload `{"account_id": "...", "role_name": "...", "mode": "audit|enforce"}`;
+//! - the heal schedule's payload `{"mode": "heal"}` (the rule's constant input).
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -38,6 +39,8 @@ pub enum Event {
     },
     /// One account of a fan-out.
     FanOut(FanOut),
+    /// The heal schedule: give bounded entities back the services their boundary denied them.
+    Heal,
 }
 
 /// The parts of a configuration item iamsweep uses.
@@ -139,6 +142,11 @@ impl Event {
                 .map_err(|error| EventError(format!("`invokingEvent` is not JSON: {error}")))?;
             return config_event(&invoking, envelope.result_token, envelope.event_left_scope);
         }
+        if value.get("account_id").is_none()
+            && value.get("mode").and_then(Value::as_str) == Some("heal")
+        {
+            return Ok(Event::Heal);
+        }
         if value.get("account_id").is_some() {
             return serde_json::from_value(value.clone())
                 .map(Event::FanOut)
@@ -150,8 +158,8 @@ impl Event {
             return Ok(Event::Scheduled);
         }
         Err(EventError(
-            "expected an EventBridge scheduled event, an AWS Config rule event or \
-             {\"account_id\", \"role_name\", \"mode\"}"
+            "expected an EventBridge scheduled event, an AWS Config rule event, \
+             {\"account_id\", \"role_name\", \"mode\"} or {\"mode\": \"heal\"}"
                 .to_string(),
         ))
     }

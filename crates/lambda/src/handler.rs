@@ -30,9 +30,10 @@ use iamsweep_aws::location::ListFiles;
 use iamsweep_aws::pace::Pace;
 use iamsweep_aws::s3::{self, S3};
 use iamsweep_aws::session::Sessions;
+use iamsweep_aws::state_store::{StateStore, observe};
 use iamsweep_core::analysis::analyze;
 use iamsweep_core::model::{EntityRecord, Status};
-use iamsweep_core::plan::{build_plan, check_max_changes};
+use iamsweep_core::plan::{build_plan, build_plan_with, check_max_changes};
 use iamsweep_core::settings::EnforceSettings;
 use iamsweep_core::verify::{Checks, verify_plan};
 use serde::Serialize;
@@ -143,6 +144,9 @@ pub struct Answer {
     pub write_failures: usize,
     /// Whether boundaries were enforced.
     pub enforced: bool,
+    /// Heal runs: services given back to bounded entities (see `iamsweep heal`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restored: Option<usize>,
     /// The report objects written (`IAMSWEEP_REPORTS`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reports: Vec<String>,
@@ -168,6 +172,7 @@ pub async fn handle(runtime: &Runtime, event: &Value, deadline: Instant) -> anyh
         Event::ConfigPeriodic { result_token, notified_at } => {
             config_periodic(runtime, &result_token, notified_at, deadline).await?
         }
+        Event::Heal => heal(runtime, deadline).await?,
         Event::ConfigIgnored { message_type } => {
             tracing::info!("AWS Config `{message_type}`: nothing to evaluate");
             Answer { event: "config-ignored", status: "complete", ..Answer::default() }
@@ -183,6 +188,74 @@ pub async fn handle(runtime: &Runtime, event: &Value, deadline: Instant) -> anyh
     }
     logs::summary(&answer);
     Ok(serde_json::to_value(answer)?)
+}
+
+/// The heal schedule: the bounded users and roles of the function's account get back, at once,
+/// what their iamsweep boundary denied them since it was attached (`iamsweep_core::heal`),
+/// journaled like every change. Needs `IAMSWEEP_JOURNAL`: it tells when each boundary was set.
+async fn heal(runtime: &Runtime, deadline: Instant) -> anyhow::Result<Answer> {
+    let mut answer = Answer { event: "heal", status: "complete", ..Answer::default() };
+    let journal = runtime.settings.env.journal.as_deref().context(ConfigError(
+        "heal runs need IAMSWEEP_JOURNAL: it tells when each boundary was attached, and records \
+         each widening"
+            .to_string(),
+    ))?;
+    let journal = JournalStore::parse(journal, Some(runtime.s3.clone()))
+        .with_context(|| ConfigError(format!("invalid IAMSWEEP_JOURNAL `{journal}`")))?;
+    let enforce = enforce_settings(runtime).await?;
+    let stop = stop_at(runtime, deadline);
+    let settings = collect_settings(runtime, stop, true);
+    let now = OffsetDateTime::now_utc();
+    let clients = &runtime.clients;
+    let pass = iamsweep_aws::heal::heal_pass(
+        clients,
+        &settings,
+        &iamsweep_aws::collector::NoProgress,
+        &journal,
+        &enforce,
+        now,
+    )
+    .await?;
+    answer.account_id = pass.caller.account_id.clone();
+    answer.entities = pass.healings.len();
+    for healing in &pass.healings {
+        if let Some(unknown) = &healing.unknown {
+            tracing::warn!(entityname = %healing.name, "{unknown}");
+        }
+    }
+    let pace = Pace::new(runtime.settings.collect.rate);
+    let applier = Applier {
+        iam: &clients.iam,
+        pace: &pace,
+        retry: runtime.settings.collect.retry,
+        journal: &journal,
+        run_id: new_run_id(now),
+    };
+    let applying = applier.apply_until(&pass.plan, OffsetDateTime::now_utc, Some(stop)).await;
+    let mut restored = 0;
+    for applied in applying.applied {
+        let healing = pass.healings.iter().find(|healing| healing.arn == applied.arn);
+        match (applied.status, healing) {
+            (applier::Status::Changed, Some(healing)) => {
+                answer.changed += 1;
+                restored += healing.restored.len();
+                for line in healing.lines("restored") {
+                    tracing::info!(entityname = %healing.name, "{line}");
+                }
+            }
+            (applier::Status::Failed, _) => {
+                answer.write_failures += 1;
+                tracing::warn!(entityname = %applied.name, "heal failed: {}", applied.detail.unwrap_or_default());
+            }
+            _ => {}
+        }
+    }
+    answer.pending = applying.not_started.len();
+    if answer.pending > 0 {
+        answer.status = "partial";
+    }
+    answer.restored = Some(restored);
+    Ok(answer)
 }
 
 /// The instant after which no unit of work starts: the deadline less the safety margin.
@@ -294,7 +367,42 @@ async fn write(
     let now = OffsetDateTime::now_utc();
     let collection = &pass.collection;
     let live = live_state(&collection.local_policies, &enforce.boundary.path);
-    let plan = build_plan(&collection.snapshot, report, &live, &enforce, now);
+    let plan = match &runtime.settings.env.state {
+        // The grant history and the announced restrictions live beside the resume markers
+        // (`PREFIX/grants/ACCOUNT/state.json`): the same decisions as the CLI's, in core.
+        Some(state) => {
+            let key = format!("{}/grants/", state.key.trim_end_matches('/'));
+            let key = key.trim_start_matches('/').to_string();
+            let prefix = iamsweep_aws::s3::S3Uri { bucket: state.bucket.clone(), key };
+            let store = StateStore::S3 { s3: runtime.s3.clone(), prefix };
+            let pace = Pace::new(runtime.settings.collect.rate);
+            let retry = runtime.settings.collect.retry;
+            let unusable = "the state store could not be used; nothing was written";
+            let mut observed = observe(
+                &store,
+                &clients.iam,
+                &pace,
+                &retry,
+                &collection.snapshot,
+                &collection.local_policies,
+                now,
+            )
+            .await
+            .context(unusable)?;
+            let plan = build_plan_with(
+                &collection.snapshot,
+                report,
+                &live,
+                &enforce,
+                &observed.history,
+                now,
+            );
+            iamsweep_core::notice::record(&mut observed.state, &plan);
+            store.write(&pace, &observed.state).await.context(unusable)?;
+            plan
+        }
+        None => build_plan(&collection.snapshot, report, &live, &enforce, now),
+    };
     // The same verification as `apply` (times, documents, tags, the caller), in core.
     let checks = Checks {
         now: OffsetDateTime::now_utc(),

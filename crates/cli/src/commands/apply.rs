@@ -50,7 +50,8 @@ pub async fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
                 args.replace_foreign_boundaries,
             )
             .await?;
-            make_plan(&settings, &enforce, &aws).await?
+            let state = aws.state(&args.state)?;
+            make_plan(&settings, &enforce, &aws, &state).await?
         }
     };
     let source = match &args.plan {

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod check;
 pub mod completions;
 pub mod findings;
+pub mod heal;
 pub mod plan;
 pub mod rollback;
 

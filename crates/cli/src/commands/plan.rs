@@ -23,7 +23,8 @@ pub async fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         args.replace_foreign_boundaries,
     )
     .await?;
-    let (plan, report) = make_plan_and_report(&settings, &enforce, &aws).await?;
+    let state = aws.state(&args.state)?;
+    let (plan, report) = make_plan_and_report(&settings, &enforce, &aws, &state).await?;
     if let Some(path) = &args.output {
         super::emit(Some(path), |out| {
             Ok(out.write_all(format!("{}\n", plan.to_json()).as_bytes())?)

@@ -24,6 +24,9 @@
 //! - `idle`: idle users and roles (`RoleLastUsed` included) in every format and `--fail-on idle`;
 //! - `layout`: the demo's audit and plan tables at 80 and 200 columns, Markdown, colour only on
 //!   a terminal and never with `NO_COLOR`;
+//! - `keepright`: grace for new grants from the state store's history and IAM's dates, notice
+//!   before restriction, `heal` restoring a denied service, a hostile state document refused
+//!   with zero writes;
 //! - `selection`: `--kinds`, `--name`, `--path`, `--tag` on live and snapshot inputs alike, jobs
 //!   only for the selected entities, hostile values, `apply --plan` refusing them;
 //! - `conventions`: completions, `--quiet`, `--version`, a closed stdout, no ANSI off a
@@ -42,6 +45,7 @@ mod enforce;
 mod findings;
 mod idle;
 mod inputs;
+mod keepright;
 mod layout;
 mod rollback;
 mod sdk;

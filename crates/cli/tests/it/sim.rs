@@ -21,7 +21,7 @@ pub struct Sim {
     pub url: String,
     /// The `--record` file, when asked for.
     pub record: Option<PathBuf>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 /// Builder for a server.
@@ -75,7 +75,7 @@ impl SimBuilder {
             .unwrap_or_else(|| panic!("iamsim did not start: {line:?}"))
             .to_string();
         assert!(url.starts_with("http://127.0.0.1:"), "iamsim must bind loopback only: {url}");
-        Sim { child, url, record, _dir: dir }
+        Sim { child, url, record, dir }
     }
 }
 
@@ -97,9 +97,7 @@ impl Sim {
 
     /// Runs `iamsweep ARGS --endpoint-url URL` with test credentials.
     pub fn iamsweep(&self, args: &[&str]) -> Output {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--endpoint-url", &self.url]);
-        iamsweep(&all)
+        self.iamsweep_env(args, &[])
     }
 
     /// Runs `iamsweep ARGS --endpoint-url URL` with test credentials overridden by `env`
@@ -107,7 +105,9 @@ impl Sim {
     pub fn iamsweep_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut all: Vec<&str> = args.to_vec();
         all.extend(["--endpoint-url", &self.url]);
-        iamsweep_with_env(&all, env)
+        // In the server's own directory: what the binary keeps by default in the current
+        // directory (the state store) belongs to this test's account, never another test's.
+        command(&all, env).current_dir(self.dir.path()).output().expect("iamsweep runs")
     }
 }
 
@@ -126,7 +126,12 @@ pub fn iamsweep(args: &[&str]) -> Output {
 
 /// [`iamsweep`] with extra or overriding environment variables.
 pub fn iamsweep_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_iamsweep"))
+    command(args, env).output().expect("iamsweep runs")
+}
+
+fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_iamsweep"));
+    command
         .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -137,9 +142,8 @@ pub fn iamsweep_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
         .env("AWS_CONFIG_FILE", "/nonexistent/iamsweep-test-config")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/iamsweep-test-credentials")
         .env("IAMSWEEP_POLL_FIRST_MS", "5")
-        .envs(env.iter().copied())
-        .output()
-        .expect("iamsweep runs")
+        .envs(env.iter().copied());
+    command
 }
 
 /// Stdout as JSON, with stderr shown when it is not.

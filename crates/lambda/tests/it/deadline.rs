@@ -173,7 +173,11 @@ async fn writes_cut_by_the_deadline_are_finished_by_the_next_run_exactly_once() 
 async fn a_marker_s_audited_entities_are_written_from_their_stored_data_without_a_job() {
     let sim = Sim::start(&scenario("lambda.json"));
     let s3 = sim.bucket("state").await;
+    // Grace off: the stored data alone decides (lambda.json grants by inline policies, whose
+    // services a first run keeps in grace).
+    put(&s3, "config.toml", "[boundary]\ngrace_days = 0\n").await;
     let vars = [
+        ("IAMSWEEP_CONFIG", "s3://state/config.toml"),
         ("IAMSWEEP_STATE", "s3://state/iamsweep"),
         ("IAMSWEEP_JOURNAL", "s3://state/journal"),
         ("IAMSWEEP_ENFORCE", "true"),

@@ -203,6 +203,13 @@ async fn the_templates_grant_exactly_what_the_function_calls() {
     let periodic = json!({"invokingEvent": json!({"messageType": "ScheduledNotification",
         "notificationCreationTime": "2026-11-23T12:00:00.000Z"}).to_string(), "resultToken": "token"});
     handle(&runtime, &periodic, far()).await.unwrap();
+    // The heal schedule (`HealScheduleRule`): reads the bounded entities and the journal; its
+    // widenings are enforcement's own calls.
+    let answer = handle(&runtime, &json!({"mode": "heal"}), far()).await.unwrap();
+    assert_eq!(
+        (answer["event"].as_str(), answer["write_failures"].as_u64()),
+        (Some("heal"), Some(0))
+    );
     let own_runs = sim.calls().len();
 
     let organizations = aws_sdk_organizations::Client::new(&sim.sdk().await);
