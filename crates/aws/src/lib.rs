@@ -27,6 +27,7 @@ pub mod journal;
 pub mod live;
 pub mod location;
 pub mod logs;
+pub mod org;
 pub mod pace;
 pub mod retry;
 pub mod rollback;

@@ -42,6 +42,9 @@ pub enum Command {
     /// Undo what `apply` wrote, from the journal or the previous-boundary tag (only with
     /// `--apply`).
     Rollback(crate::enforce::RollbackArgs),
+    /// Service control policies per OU from Organizations access reports: `org audit`,
+    /// `org plan`, `org apply`, `org rollback` (management account credentials).
+    Org(crate::commands::org::OrgArgs),
 }
 
 /// Where the data comes from, what to collect, how fast.

@@ -36,6 +36,7 @@ fn main() -> ExitCode {
             Command::Plan(args) => commands::plan::run(args).await,
             Command::Apply(args) => commands::apply::run(args).await,
             Command::Rollback(args) => commands::rollback::run(args).await,
+            Command::Org(args) => commands::org::run(args).await,
         }
     });
     match result {

@@ -43,6 +43,7 @@ pub mod guardrails;
 pub mod journal;
 pub mod lists;
 pub mod model;
+pub mod org;
 pub mod plan;
 pub mod policy_document;
 pub mod policy_eval;

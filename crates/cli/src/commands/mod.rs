@@ -3,6 +3,10 @@
 pub mod apply;
 pub mod audit;
 pub mod check;
+pub mod org;
+pub mod org_apply;
+pub mod org_audit;
+pub mod org_rollback;
 pub mod plan;
 pub mod rollback;
 
