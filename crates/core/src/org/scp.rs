@@ -64,12 +64,15 @@ pub fn synthesize(
     if kept.is_empty() {
         return Err(ScpRefusal::NothingKept);
     }
-    let not_action: Vec<String> = kept.iter().map(|namespace| format!("{namespace}:*")).collect();
+    // Sorted as actions, not as namespaces: `m-:*` sorts before `m--:*` though `m-` sorts
+    // before `m--` (`:` is above `-`), and the document must be canonical.
+    let not_action: BTreeSet<String> =
+        kept.iter().map(|namespace| format!("{namespace}:*")).collect();
     let mut statement = json!({
         "Sid": STATEMENT_SID,
         "Effect": "Deny",
         "NotAction": not_action,
-        "Resource": "*",
+        "Resource": ["*"],
     });
     let exempt: BTreeSet<&String> = exempt_principals.iter().collect();
     if !exempt.is_empty() {
@@ -111,13 +114,23 @@ mod tests {
         let document = synthesize(&kept, &[]).unwrap();
         assert_eq!(
             document,
-            r#"{"Statement":[{"Effect":"Deny","NotAction":["iam:*","s3:*","sts:*"],"Resource":"*","Sid":"IamsweepDenyServicesUnusedInWindow"}],"Version":"2012-10-17"}"#
+            r#"{"Statement":[{"Effect":"Deny","NotAction":["iam:*","s3:*","sts:*"],"Resource":["*"],"Sid":"IamsweepDenyServicesUnusedInWindow"}],"Version":"2012-10-17"}"#
         );
         assert_eq!(kept_services(&document), Some(kept.clone()));
         let exempt = vec!["arn:aws:iam::*:role/BreakGlass".to_string()];
         let document = synthesize(&kept, &exempt).unwrap();
         assert!(document.contains(r#""Condition":{"ArnNotLike":{"aws:PrincipalArn":["arn:aws:iam::*:role/BreakGlass"]}}"#), "{document}");
         assert_eq!(synthesize(&BTreeSet::new(), &[]), Err(ScpRefusal::NothingKept));
+    }
+
+    /// Regression (found by the property test): namespaces sorted as namespaces, not as
+    /// actions, gave a document its own canonical form rewrote, so a second run saw a change.
+    #[test]
+    fn actions_are_sorted_as_actions() {
+        let kept: BTreeSet<String> = ["m-", "m--"].iter().map(|s| s.to_string()).collect();
+        let document = synthesize(&kept, &[]).unwrap();
+        assert!(document.contains(r#"["m--:*","m-:*"]"#), "{document}");
+        assert_eq!(crate::boundary::canonicalize(&document).unwrap(), document);
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //!   live state the way IAM would;
 //! - `documents`: boundary documents as insta snapshots, evaluated with `policy_eval` against
 //!   the escapes they must deny (and a mutation test of their protective statements);
+//! - `org`: SCPs per OU: the synthesis property (proven with `policy_eval`), plan guardrails,
+//!   the verifier refusing edited plans and hostile snapshots;
 //! - `plan`: scenarios of `build_plan`, its checks, and the round trip through JSON;
 //! - `properties`: proptest properties of boundaries, plans and tag values;
 //! - `resolve`: the settings resolver's bounds, sources and precedence;
@@ -12,6 +14,7 @@
 //!   change is refused (a property), times, duplicates, tags and documents.
 
 mod documents;
+mod org;
 mod plan;
 mod properties;
 mod resolve;
