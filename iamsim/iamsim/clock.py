@@ -36,3 +36,8 @@ def days_before_start(days: float) -> datetime:
     """A naive UTC datetime `days` before the server started (as moto stores dates)."""
     start = _start or now()
     return (start - timedelta(days=days)).replace(tzinfo=None, microsecond=0)
+
+
+def days_before_now(days: float) -> datetime:
+    """A naive UTC datetime `days` before this moment, in whole seconds."""
+    return (now() - timedelta(days=days)).replace(tzinfo=None, microsecond=0)

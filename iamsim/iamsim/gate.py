@@ -145,6 +145,10 @@ class Gate:
         return body
 
     def __call__(self, environ, start_response):
+        from . import control
+
+        if environ.get("PATH_INFO") == control.PATH:
+            return control.handle(environ, start_response)
         service = service_of(environ)
         action, params = describe(service, environ, self._read_body(environ))
         account = self.accounts.of(environ)

@@ -159,22 +159,63 @@ class Loader:
             return
         from moto.organizations import models as org_models
 
+        from . import org_reports
+
         backend = org_models.organizations_backends[self.backend.account_id]["aws"]
         backend.create_organization(region=REGION, FeatureSet="ALL")
+        # Access reports need SCPs enabled on the root; an Organization that tightens SCPs has.
+        backend.enable_policy_type(RootId=backend.org.root_id, PolicyType="SERVICE_CONTROL_POLICY")
         original = org_models.utils.make_random_account_id
         try:
             for spec in org.get("accounts") or []:
-                if spec["id"] == self.backend.account_id:
-                    master = next(a for a in backend.accounts if a.id == spec["id"])
-                    master.name = spec.get("name", master.name)
-                    continue
-                org_models.utils.make_random_account_id = lambda spec=spec: spec["id"]
-                backend.create_account(AccountName=spec.get("name", spec["id"]),
-                                       Email=spec.get("email", f"{spec['id']}@example.com"))
+                if spec["id"] != self.backend.account_id:
+                    org_models.utils.make_random_account_id = lambda spec=spec: spec["id"]
+                    backend.create_account(AccountName=spec.get("name", spec["id"]),
+                                           Email=spec.get("email", f"{spec['id']}@example.com"))
                 account = next(a for a in backend.accounts if a.id == spec["id"])
-                account.status = account.state = spec.get("status", "ACTIVE")
+                account.name = spec.get("name", account.name)
+                if spec["id"] != self.backend.account_id:
+                    account.status = account.state = spec.get("status", "ACTIVE")
+                if spec.get("joined_days_ago") is not None:
+                    account.create_time = clock.days_before_start(float(spec["joined_days_ago"]))
+                for namespace, use in (spec.get("activity") or {}).items():
+                    parsed = activity.parse(use or {}, clock.days_before_start)
+                    if parsed is not None:
+                        org_reports.ACCOUNT_ACTIVITY.setdefault(spec["id"], {})[
+                            namespace.lower()] = parsed
+                if spec.get("report_error"):
+                    org_reports.FORCED_FAILURES[spec["id"]] = str(spec["report_error"])
         finally:
             org_models.utils.make_random_account_id = original
+        placed: set[str] = set()
+        self.load_ous(backend, org.get("ous") or [], backend.org.root_id, placed)
+
+    def load_ous(self, backend, specs: list, parent_id: str, placed: set[str]) -> None:
+        """The OU tree: each OU created under its parent, its accounts moved into it."""
+        from . import org_reports
+
+        names: set[str] = set()
+        for spec in specs:
+            name = spec.get("name")
+            if not name or name in names:
+                raise ScenarioError(f"organization.ous: a name, unique under its parent, "
+                                    f"is required (got {name!r})")
+            names.add(name)
+            ou_id = backend.create_organizational_unit(ParentId=parent_id, Name=name)[
+                "OrganizationalUnit"]["Id"]
+            if spec.get("report_error"):
+                org_reports.FORCED_FAILURES[ou_id] = str(spec["report_error"])
+            for account_id in spec.get("accounts") or []:
+                account_id = str(account_id)
+                if account_id in placed:
+                    raise ScenarioError(f"organization.ous: account {account_id} is in two OUs")
+                if not any(a.id == account_id for a in backend.accounts):
+                    raise ScenarioError(f"organization.ous {name!r}: account {account_id} is "
+                                        "not in organization.accounts")
+                placed.add(account_id)
+                backend.move_account(AccountId=account_id, SourceParentId=backend.org.root_id,
+                                     DestinationParentId=ou_id)
+            self.load_ous(backend, spec.get("ous") or [], ou_id, placed)
 
     def load(self) -> None:
         self.load_policies()

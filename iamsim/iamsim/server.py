@@ -47,7 +47,8 @@ def configure(args: argparse.Namespace, account_id: str) -> None:
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-    from . import advisor, caller, clock, faults, iam_extras, other_services, sessions
+    from . import (advisor, caller, clock, faults, iam_extras, org_reports, other_services,
+                   sessions)
     from .settings import current
 
     clock.configure(args.clock_offset_days)
@@ -72,6 +73,7 @@ def configure(args: argparse.Namespace, account_id: str) -> None:
         moto.iam.models.utcnow = clock.naive_now
 
     advisor.install()
+    org_reports.install()
     iam_extras.install()
     other_services.install()
     caller.install()

@@ -99,6 +99,8 @@ def test_the_model_names_every_paged_operation_this_test_knows():
 
 @pytest.mark.parametrize("operation", paged_operations())
 def test_every_paged_answer_carries_is_truncated(iam, operation):
+    if operation == "GetOrganizationsAccessReport":
+        pytest.skip("needs an organization's job: test_org_reports.py pages it by IsTruncated")
     model = botocore.session.get_session().get_service_model("iam")
     shape = model.operation_model(operation).input_shape
     # UserName too where it is optional: without it the caller's own user is meant, and the
