@@ -17,6 +17,9 @@
 //!   writes; the version deleted at five is the one the dry run names;
 //! - `boundary`: boundaries of entities that used IAM: the containing document read back
 //!   whole, and the escalation risks `plan` and `audit` name;
+//! - `org`: `org audit | plan | apply | rollback` against an Organization of six OUs (one
+//!   nested) and ten accounts, read back through the Organizations SDK, and the permissions
+//!   README lists for them;
 //! - `rollback`: rollback against a hostile journal and tags, the caller, a shared S3 journal.
 
 mod accounts;
@@ -24,6 +27,7 @@ mod audit;
 mod boundary;
 mod enforce;
 mod inputs;
+mod org;
 mod rollback;
 mod sdk;
 mod sessions;

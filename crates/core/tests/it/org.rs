@@ -318,6 +318,9 @@ fn a_hostile_snapshot_is_refused_naming_the_field() {
 }
 
 proptest! {
+    // Each case builds a whole plan of up to 300 services; 64 cases keep the debug run short.
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
     /// For any usage: nothing used within the window or always allowed is denied, every other
     /// allowed service is, the document is canonical, deterministic and at most 5,120
     /// characters, or the plan refuses the unit with the reason.
