@@ -11,6 +11,8 @@
 //!   time, [`applier`] carries out a plan entity by entity, writing a [`journal`] entry (to a
 //!   directory or S3, via [`s3`]) before each change, and [`rollback`] undoes it; [`location`]
 //!   reads list files from disk or `s3://`;
+//! - Organizations: [`org`] reads the tree and one access report per OU and account into an
+//!   Organization snapshot, and reads and writes iamsweep's SCPs (journaled in [`journal`]);
 //! - every decision made from what it gathers lives in `iamsweep-core`.
 
 pub mod accounts;

@@ -22,6 +22,9 @@
 //! allows and denies is proven with [`policy_eval`]; what it leaves open is named by
 //! [`escalation`].
 //!
+//! Organizations: [`org`] holds the SCP per OU, from the Organization snapshot through its
+//! analysis, synthesis, plan and verification to its journal entries and rollback steps.
+//!
 //! ```
 //! use iamsweep_core::analysis::classify;
 //! use iamsweep_core::report::ServiceState;

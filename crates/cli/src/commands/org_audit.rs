@@ -56,9 +56,15 @@ fn date(when: Option<OffsetDateTime>) -> String {
 
 /// Who used a service: `210987654321 (2026-11-20), 333344445555 (2026-10-01)`.
 pub fn users(service: &OrgServiceReport) -> String {
+    users_since(service, None)
+}
+
+/// [`users`], leaving out uses before `since`.
+fn users_since(service: &OrgServiceReport, since: Option<OffsetDateTime>) -> String {
     service
         .used_by
         .iter()
+        .filter(|user| since.is_none_or(|since| user.last_authenticated >= since))
         .map(|user| format!("{} ({})", user.account_id, user.last_authenticated.date()))
         .collect::<Vec<_>>()
         .join(", ")
@@ -109,12 +115,16 @@ fn table(report: &OrgAuditReport) -> String {
         ]);
     }
     let mut out = format!("{units}\n{accounts}\n");
+    // Only the uses within the window are named on the "used within" lines.
+    let since = report.collected_at - time::Duration::days(i64::from(report.window_days));
     for unit in &report.units {
         let used: Vec<String> = unit
             .services
             .iter()
             .filter(|service| service.state == ServiceState::Used)
-            .map(|service| format!("{} by {}", service.namespace, users(service)))
+            .map(|service| {
+                format!("{} by {}", service.namespace, users_since(service, Some(since)))
+            })
             .collect();
         let _ = writeln!(
             out,

@@ -502,3 +502,29 @@ async fn org_plan_apply_rollback_deny_only_the_unused_and_restore_exactly() {
     }
     assert_eq!(readme_actions("### Permissions of the `org` commands"), calls);
 }
+
+/// A failed access report (of an account below) leaves its OU alone, and only it: usage that
+/// was not read is never taken as "unused".
+#[test]
+fn a_failed_report_skips_its_ou_and_only_it() {
+    let mut scenario_json: Value =
+        serde_json::from_str(&std::fs::read_to_string(scenario("org_scp.json")).unwrap()).unwrap();
+    let accounts = scenario_json["organization"]["accounts"].as_array_mut().unwrap();
+    let dev_b = accounts.iter_mut().find(|account| account["id"] == "210000000006").unwrap();
+    dev_b["report_error"] = "The report could not be generated.".into();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("failing.json");
+    std::fs::write(&file, scenario_json.to_string()).unwrap();
+    let sim = Sim::builder(file).record().start();
+    let output = sim.iamsweep(&["org", "plan", "--format", "json", "--rate", "200"]);
+    let plan = json(ok(&output));
+    let unit = |name: &str| {
+        plan["units"].as_array().unwrap().iter().find(|unit| unit["name"] == name).unwrap().clone()
+    };
+    let dev = unit("dev");
+    assert_eq!(dev["outcome"], "skipped");
+    assert!(dev["skips"][0].as_str().unwrap().contains("210000000006"), "{}", dev["skips"]);
+    assert!(dev["skips"][0].as_str().unwrap().contains("FAILED"), "{}", dev["skips"]);
+    assert_eq!(unit("prod")["outcome"], "change");
+    assert_eq!(writes_since(&sim, 0), Vec::<String>::new());
+}
