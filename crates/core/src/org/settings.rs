@@ -240,6 +240,24 @@ mod tests {
     }
 
     #[test]
+    fn the_org_section_has_exactly_its_six_keys() {
+        let config = crate::config::Config::from_toml(
+            "[org]\nexclude = [\"legacy\", \"ou-ab12-cdef5678\"]\nalways_allow = [\"sts\"]\n\
+             exempt_principals = [\"arn:aws:iam::*:role/BreakGlass\"]\nmin_account_age_days = 30\n\
+             max_changes = 2\ninclude_root = true\n",
+        )
+        .unwrap();
+        let settings = OrgSettings::resolve(&config.org, None, 90, None).unwrap();
+        assert_eq!(settings.always_allow, ["sts"]);
+        assert_eq!((settings.min_account_age_days, settings.max_changes), (30, 2));
+        assert!(settings.include_root);
+        let given = Some(Given::new(7, "--max-changes"));
+        assert_eq!(OrgSettings::resolve(&config.org, None, 90, given).unwrap().max_changes, 7);
+        let error = crate::config::Config::from_toml("[org]\nexclud = []\n").unwrap_err();
+        assert!(error.message.contains("unknown field `exclud`"), "{}", error.message);
+    }
+
+    #[test]
     fn exempt_patterns_must_name_principals() {
         assert!(check_principal_pattern("arn:aws:iam::*:role/BreakGlass").is_ok());
         assert!(check_principal_pattern("arn:aws:iam::123456789012:role/ops/*").is_ok());
