@@ -113,6 +113,9 @@ pub async fn inventory(
             record.path = role.path.unwrap_or_else(|| "/".to_string());
             record.id = role.role_id;
             record.created = role.create_date.and_then(to_time);
+            // What makes a role without used services `idle` rather than merely unused.
+            record.role_last_used =
+                role.role_last_used.and_then(|used| used.last_used_date).and_then(to_time);
             record.tags = tags(role.tags);
             record.permissions_boundary =
                 role.permissions_boundary.and_then(|boundary| boundary.permissions_boundary_arn);

@@ -179,6 +179,8 @@ pub enum FailOnArg {
     Unused,
     /// Services not accessed for `--stale-days`.
     Stale,
+    /// Entities that used no service within the window (roles: `RoleLastUsed` too).
+    Idle,
 }
 
 impl From<FailOnArg> for FailOn {
@@ -186,6 +188,7 @@ impl From<FailOnArg> for FailOn {
         match value {
             FailOnArg::Unused => FailOn::Unused,
             FailOnArg::Stale => FailOn::Stale,
+            FailOnArg::Idle => FailOn::Idle,
         }
     }
 }

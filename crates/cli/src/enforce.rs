@@ -36,7 +36,7 @@ pub struct PlanArgs {
     /// How to show the plan on stdout.
     #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
     pub format: PlanFormat,
-    /// Also write the plan (`iamsweep.plan/v2` JSON) to this file, for `apply --plan`.
+    /// Also write the plan (`iamsweep.plan/v3` JSON) to this file, for `apply --plan`.
     #[arg(long, value_name = "PLAN.json")]
     pub output: Option<PathBuf>,
     /// Replace boundaries that iamsweep did not create (default: leave them and report them).
@@ -107,7 +107,7 @@ pub struct RollbackArgs {
 pub enum PlanFormat {
     /// A table for the terminal.
     Table,
-    /// The `iamsweep.plan/v2` JSON document.
+    /// The `iamsweep.plan/v3` JSON document.
     Json,
     /// A Markdown table, for a pull request or a change ticket.
     Markdown,

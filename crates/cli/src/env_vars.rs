@@ -16,6 +16,14 @@ pub const POLL_FIRST_MS: &str = "IAMSWEEP_POLL_FIRST_MS";
 /// reads the same variable.
 pub const TIMEOUT_MS: &str = "IAMSWEEP_TIMEOUT_MS";
 
+/// `NO_COLOR`: set to anything but the empty string, tables are never coloured
+/// (<https://no-color.org>). Colour is only ever written to a terminal.
+pub const NO_COLOR: &str = "NO_COLOR";
+
+/// `COLUMNS`: the width tables wrap at when stdout is not a terminal (on a terminal, its
+/// width). Unset, output to a pipe or file is not wrapped.
+pub const COLUMNS: &str = "COLUMNS";
+
 /// The timeouts of every AWS call: [`TIMEOUT_MS`], or the defaults.
 pub fn timeouts() -> anyhow::Result<iamsweep_aws::clients::Timeouts> {
     let value = std::env::var(TIMEOUT_MS).ok();

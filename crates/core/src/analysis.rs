@@ -5,12 +5,13 @@
 
 use time::{Duration, OffsetDateTime};
 
-use crate::compliance::{Rules, judge};
+use crate::compliance::{Rules, idle, judge};
 use crate::escalation::risks_of_usage;
 use crate::model::{EntityRecord, Status};
 use crate::report::{
     AUDIT_SCHEMA, AuditReport, EntityReport, ServiceReport, ServiceState, Summary, Verdict,
 };
+use crate::risk;
 use crate::snapshot::Snapshot;
 
 /// Where a service stands at `now` for a window of `window_days`.
@@ -82,9 +83,23 @@ pub fn analyze_entity_owned(
     now: OffsetDateTime,
 ) -> EntityReport {
     let collected = entity.status == Status::Ok;
-    let judged = collected.then(|| judge(&entity.services, rules, now));
+    let idle_reason = collected
+        .then(|| idle(entity.kind, &entity.services, entity.role_last_used, rules.window_days, now))
+        .flatten();
+    let judged = collected.then(|| {
+        let mut reasons = judge(&entity.services, rules, now);
+        // Idle is a reason of its own: always named, first, when the entity fails anyway, and
+        // failing it alone with `--fail-on idle`.
+        if let Some(reason) = &idle_reason
+            && (rules.fail_on_idle || !reasons.is_empty())
+        {
+            reasons.insert(0, reason.clone());
+        }
+        reasons
+    });
     let mut records = std::mem::take(&mut entity.services);
-    records.sort_by(|a, b| a.namespace.cmp(&b.namespace));
+    // The order every format lists services in, decided once here.
+    records.sort_by(|a, b| risk::compare_services(&a.namespace, &b.namespace));
     let services: Vec<ServiceReport> = records
         .into_iter()
         .map(|service| {
@@ -122,6 +137,8 @@ pub fn analyze_entity_owned(
         stale,
         unused,
         coverage_percent,
+        idle: idle_reason.is_some(),
+        role_last_used: entity.role_last_used,
         verdict,
         reasons,
         services,
@@ -159,6 +176,7 @@ fn summarize(entities: &[EntityReport], snapshot: &Snapshot) -> Summary {
             Some(Verdict::NonCompliant) => summary.verdict.non_compliant += 1,
             None => {}
         }
+        summary.idle += usize::from(entity.idle);
     }
     summary
 }

@@ -162,7 +162,7 @@ pub struct AuditConfig {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckConfig {
-    /// Which rules fail an entity: `unused`, `stale` (default both).
+    /// Which rules fail an entity: `unused`, `stale`, `idle` (default `unused` and `stale`).
     pub fail_on: Option<Vec<FailOn>>,
     /// Days without access that break the `stale` rule (default: the window).
     pub stale_days: Option<u32>,
@@ -178,6 +178,8 @@ pub enum FailOn {
     Unused,
     /// Services not accessed for `stale_days`.
     Stale,
+    /// Entities that used no service within the window (see `compliance::idle`).
+    Idle,
 }
 
 impl Config {

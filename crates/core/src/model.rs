@@ -117,6 +117,15 @@ pub struct EntityRecord {
     /// When the entity was created.
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub created: Option<OffsetDateTime>,
+    /// For a role: when it was last used (IAM's `RoleLastUsed.LastUsedDate`). `None` for users
+    /// and groups, for a role IAM reports no use of within its tracking period (400 days), and
+    /// in snapshots saved before iamsweep recorded it.
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub role_last_used: Option<OffsetDateTime>,
     /// The entity's tags (users and roles only).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
@@ -155,6 +164,7 @@ impl EntityRecord {
             path: "/".to_string(),
             id: None,
             created: None,
+            role_last_used: None,
             tags: BTreeMap::new(),
             permissions_boundary: None,
             managed_policies: Vec::new(),

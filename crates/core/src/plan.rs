@@ -5,7 +5,7 @@
 //! [`LiveState`] gives iamsweep's boundary policies as the `aws` crate read them, and the time
 //! comes in as an argument. A plan with no changes is the normal result of a second run: the
 //! documents are canonical and the audit-date tag only moves when another summary value does.
-//! The `iamsweep.plan/v2` JSON is a contract (`plan --output`, `apply --plan`). Besides the
+//! The `iamsweep.plan/v3` JSON is a contract (`plan --output`, `apply --plan`). Besides the
 //! decisions it records the facts they were made from ([`PlanFacts`]), so that `apply` can
 //! recompute every change with these same functions and refuse an edited plan
 //! (see [`crate::verify`]).
@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::boundary::{AuditContext, canonicalize, is_own_boundary, partition_of, synthesize};
+use crate::effect::BoundaryEffect;
 use crate::error::InputError;
 use crate::escalation::{EscalationRisk, risks_of_document};
 use crate::guardrails::{self, Caller, Skip, SkipScope};
@@ -28,10 +29,17 @@ use crate::snapshot::Snapshot;
 use crate::tags::{find_tag, group_member_tags, previous_boundary_value, summary_tags};
 
 /// The `schema` value of every plan this version writes and reads.
-pub const PLAN_SCHEMA: &str = "iamsweep.plan/v2";
-/// Earlier plan schemas: refused with a hint to plan again (v1 did not record the facts a
-/// change is verified against).
-const OLDER_PLAN_SCHEMAS: &[&str] = &["iamsweep.plan/v1"];
+pub const PLAN_SCHEMA: &str = "iamsweep.plan/v3";
+/// Earlier plan schemas, refused with a hint to plan again, and what each lacks: v1 did not
+/// record the facts a change is verified against; v2 held documents as escaped strings and did
+/// not say what each boundary keeps and removes.
+const OLDER_PLAN_SCHEMAS: &[(&str, &str)] = &[
+    ("iamsweep.plan/v1", "did not record the facts `apply` verifies a plan against"),
+    (
+        "iamsweep.plan/v2",
+        "held policy documents as strings and did not record what each boundary keeps and removes",
+    ),
+];
 
 /// What the `aws` crate read about iamsweep's boundary policies (those under the boundary path).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,7 +54,8 @@ pub struct LivePolicy {
     /// The id of the default version, such as `v3`.
     pub default_version_id: String,
     /// The default version's document, URL-decoded and passed through
-    /// [`crate::boundary::canonicalize`].
+    /// [`crate::boundary::canonicalize`]; a JSON value in the plan file.
+    #[serde(with = "crate::json_document")]
     pub default_document: String,
     /// Every version (at most five).
     pub versions: Vec<LiveVersion>,
@@ -185,7 +194,9 @@ pub struct BoundaryChange {
     pub policy_arn: String,
     /// The policy's IAM path.
     pub path: String,
-    /// The canonical document.
+    /// The canonical document: compact JSON text here, a JSON value in the plan file (so a
+    /// reviewer reads it, and an edit of it is still an edit: see [`crate::json_document`]).
+    #[serde(with = "crate::json_document")]
     pub document: String,
     /// `CreatePolicy` (the policy does not exist yet).
     pub create_policy: bool,
@@ -198,6 +209,8 @@ pub struct BoundaryChange {
     pub attach: bool,
     /// What the plan saw; `apply` refuses the change when IAM now says otherwise.
     pub preconditions: Preconditions,
+    /// What the boundary keeps and removes, for the reviewer: every format shows this value.
+    pub effect: BoundaryEffect,
 }
 
 /// The state a boundary change was planned against.
@@ -271,12 +284,16 @@ impl Plan {
             serde_json::from_str(text).map_err(|error| InputError::at_json("plan", &error))?;
         match value.get("schema").and_then(|schema| schema.as_str()) {
             Some(PLAN_SCHEMA) => {}
-            Some(old) if OLDER_PLAN_SCHEMAS.contains(&old) => {
+            Some(old) if OLDER_PLAN_SCHEMAS.iter().any(|(schema, _)| *schema == old) => {
+                let lacks = OLDER_PLAN_SCHEMAS
+                    .iter()
+                    .find_map(|(schema, lacks)| (*schema == old).then_some(*lacks))
+                    .unwrap_or_default();
                 return Err(InputError::field(
                     "schema",
                     format!(
-                        "`{old}` is a plan of an earlier iamsweep, which did not record the facts \
-                         `apply` verifies a plan against; hint: run `iamsweep plan` again"
+                        "`{old}` is a plan of an earlier iamsweep, which {lacks}; \
+                         expected `{PLAN_SCHEMA}`; hint: run `iamsweep plan` again"
                     ),
                 ));
             }
@@ -728,6 +745,7 @@ fn plan_boundary(
             .is_some_and(|arn| is_own_boundary(arn, &context.snapshot.account_id, &settings.path)))
     .then(|| previous_boundary_value(current));
     let change = BoundaryChange {
+        effect: BoundaryEffect::of(report, settings),
         policy_name: document.policy_name,
         policy_arn: document.policy_arn,
         path: settings.path.clone(),

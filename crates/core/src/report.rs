@@ -108,11 +108,24 @@ pub struct EntityReport {
     pub unused: usize,
     /// round(100 * used / granted); `None` when nothing is granted or the data is missing.
     pub coverage_percent: Option<u32>,
+    /// No granted service was used within the window (and, for a role, IAM's `RoleLastUsed`
+    /// is older than the window or absent): what IAM Access Analyzer calls an unused role or
+    /// user. `false` when the data could not be collected. See [`crate::compliance::idle`].
+    #[serde(default)]
+    pub idle: bool,
+    /// For a role: IAM's `RoleLastUsed`, when it reports one.
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub role_last_used: Option<OffsetDateTime>,
     /// The compliance verdict; `None` when the data could not be collected.
     pub verdict: Option<Verdict>,
     /// Why the entity is not compliant, one sentence per rule broken.
     pub reasons: Vec<String>,
-    /// Every granted service, by namespace.
+    /// Every granted service, by risk then namespace ([`crate::risk::compare_services`]), the
+    /// order every format lists them in.
     pub services: Vec<ServiceReport>,
     /// For a user or role that used IAM: the escalation paths a boundary of its used services
     /// would leave open, for a person to decide (see [`crate::escalation`]).
@@ -184,6 +197,9 @@ pub struct Summary {
     pub status: StatusCounts,
     /// Entities per verdict (entities without data have none).
     pub verdict: VerdictCounts,
+    /// Idle entities (no service used within the window; see [`EntityReport::idle`]).
+    #[serde(default)]
+    pub idle: usize,
     /// Calls answered with `Throttling` during collection.
     pub throttles: u64,
     /// AWS calls made during collection, retries included.

@@ -296,6 +296,7 @@ fn rules_of(
     if let Some(fail_on) = overrides.fail_on.as_ref().or(check.fail_on.as_ref()) {
         rules.fail_on_unused = fail_on.contains(&FailOn::Unused);
         rules.fail_on_stale = fail_on.contains(&FailOn::Stale);
+        rules.fail_on_idle = fail_on.contains(&FailOn::Idle);
     }
     rules.stale_days = from.pick(
         &STALE_DAYS,

@@ -27,6 +27,13 @@ pub async fn run(args: &AuditArgs, log_format: LogFormat) -> anyhow::Result<Exit
         analyze_owned(facts.snapshot, &settings.default_rules(), OffsetDateTime::now_utc());
     logging::report_records(&report, log_format);
     logging::warn_errors(&report);
-    super::emit(args.output.as_deref(), |out| render::write(&report, args.format, out))?;
+    // Colour and the terminal's width for stdout only, never in a file.
+    let style = match args.output {
+        Some(_) => render::text::Style::plain(),
+        None => render::text::Style::stdout(),
+    };
+    super::emit(args.output.as_deref(), |out| {
+        render::write_with(&report, args.format, out, &style)
+    })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,11 +3,10 @@
 //! Reads IAM (the audit, iamsweep's boundary policies, the caller) and writes nothing to it.
 //! Exit 0 once the plan is shown (and written with `--output`).
 
-use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use iamsweep_core::escalation::{EscalationPath, describe};
-use iamsweep_core::plan::{EntityPlan, Outcome, Plan};
+use iamsweep_core::plan::{EntityPlan, Plan};
 
 use crate::enforce::{Aws, PlanArgs, PlanFormat, make_plan, resolve_settings};
 use crate::settings::AuditSettings;
@@ -42,8 +41,10 @@ pub async fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
 pub fn render(plan: &Plan, format: PlanFormat) -> String {
     match format {
         PlanFormat::Json => format!("{}\n", plan.to_json()),
-        PlanFormat::Table => table(plan),
-        PlanFormat::Markdown => markdown(plan),
+        PlanFormat::Table => {
+            crate::render::plan::table(plan, &crate::render::text::Style::stdout())
+        }
+        PlanFormat::Markdown => crate::render::plan::markdown(plan),
     }
 }
 
@@ -58,6 +59,11 @@ pub fn summary_line(plan: &Plan) -> String {
 
 /// The changes of an entity in a few words, such as `create policy, tag 8, attach`.
 pub fn changes(entity: &EntityPlan) -> String {
+    change_list(entity).join(", ")
+}
+
+/// The changes of an entity, one item each.
+pub fn change_list(entity: &EntityPlan) -> Vec<String> {
     let mut parts = Vec::new();
     if let Some(boundary) = &entity.boundary {
         if boundary.create_policy {
@@ -76,43 +82,7 @@ pub fn changes(entity: &EntityPlan) -> String {
     if let Some(tags) = &entity.tags {
         parts.push(format!("tag {}", tags.set.len()));
     }
-    parts.join(", ")
-}
-
-fn reasons(entity: &EntityPlan) -> String {
-    entity.skips.iter().map(|skip| skip.reason.as_str()).collect::<Vec<_>>().join("; ")
-}
-
-fn outcome(entity: &EntityPlan) -> &'static str {
-    match entity.outcome {
-        Outcome::Change => "change",
-        Outcome::Unchanged => "unchanged",
-        Outcome::Skipped => "skipped",
-    }
-}
-
-fn table(plan: &Plan) -> String {
-    use comfy_table::presets::UTF8_FULL_CONDENSED;
-    use comfy_table::{ContentArrangement, Table};
-    let mut table = Table::new();
-    table
-        .load_style(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(["KIND", "NAME", "OUTCOME", "CHANGES", "WHY NOT (MORE)"]);
-    for entity in &plan.entities {
-        table.add_row([
-            entity.kind.as_str(),
-            &entity.name,
-            outcome(entity),
-            &changes(entity),
-            &reasons(entity),
-        ]);
-    }
-    let mut out = format!("{table}\n{}\n", summary_line(plan));
-    for line in risk_lines(plan) {
-        let _ = writeln!(out, "{line}");
-    }
-    out
+    parts
 }
 
 /// One line per entity whose iamsweep boundary leaves an escalation path open, then a hint:
@@ -149,32 +119,4 @@ pub fn risk_lines(plan: &Plan) -> Vec<String> {
         ));
     }
     lines
-}
-
-fn markdown(plan: &Plan) -> String {
-    let escape = |text: &str| text.replace('|', "\\|").replace('\n', " ");
-    let mut out = format!(
-        "## iamsweep plan for account {}\n\n{}\n\n| kind | name | outcome | changes | why not (more) |\n|---|---|---|---|---|\n",
-        plan.account_id,
-        summary_line(plan)
-    );
-    for entity in &plan.entities {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} |",
-            entity.kind.as_str(),
-            escape(&entity.name),
-            outcome(entity),
-            escape(&changes(entity)),
-            escape(&reasons(entity))
-        );
-    }
-    let lines = risk_lines(plan);
-    if !lines.is_empty() {
-        out.push_str("\n### Escalation risks\n\n");
-        for line in lines {
-            let _ = writeln!(out, "- {}", escape(&line));
-        }
-    }
-    out
 }

@@ -1,8 +1,10 @@
-//! CSV: one row per entity, service lists space-separated.
+//! CSV: one row per entity, service lists space-separated (every service, by risk then name).
+//!
+//! Columns are only ever added, at the end, so that scripts reading by position keep working.
 
 use iamsweep_core::report::{AuditReport, ServiceState};
 
-const HEADER: [&str; 18] = [
+const HEADER: [&str; 20] = [
     "arn",
     "kind",
     "name",
@@ -21,6 +23,8 @@ const HEADER: [&str; 18] = [
     "used_services",
     "stale_services",
     "unused_services",
+    "idle",
+    "role_last_used",
 ];
 
 /// The CSV document with a header row.
@@ -28,12 +32,13 @@ pub fn render(report: &AuditReport) -> anyhow::Result<String> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(HEADER)?;
     for entity in &report.entities {
-        let created = entity
-            .created
-            .map(|created| {
-                created.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+        let time = |at: Option<time::OffsetDateTime>| {
+            at.map(|at| {
+                at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
             })
-            .unwrap_or_default();
+            .unwrap_or_default()
+        };
+        let created = time(entity.created);
         writer.write_record([
             entity.arn.as_str(),
             entity.kind.as_str(),
@@ -53,6 +58,8 @@ pub fn render(report: &AuditReport) -> anyhow::Result<String> {
             &super::namespaces(entity, ServiceState::Used),
             &super::namespaces(entity, ServiceState::Stale),
             &super::namespaces(entity, ServiceState::Unused),
+            if entity.idle { "true" } else { "false" },
+            &time(entity.role_last_used),
         ])?;
     }
     Ok(String::from_utf8(writer.into_inner()?)?)

@@ -1,6 +1,12 @@
 //! Markdown: one table row per entity, for pull requests and wikis.
+//!
+//! Markdown tables cannot wrap a row, so this output is the same at every terminal width; long
+//! lists are cut with `… and N more` as in the terminal table.
 
-use iamsweep_core::report::AuditReport;
+use iamsweep_core::report::{AuditReport, EntityReport, ServiceState};
+
+use super::table::LISTED;
+use super::text::list;
 
 /// A heading, the summary line and the table.
 pub fn render(report: &AuditReport) -> String {
@@ -9,11 +15,13 @@ pub fn render(report: &AuditReport) -> String {
         report.account_id,
         super::summary_line(report)
     );
-    out.push_str("| kind | name | granted | used | stale | unused | coverage | result | why |\n");
-    out.push_str("|---|---|---:|---:|---:|---:|---:|---|---|\n");
+    out.push_str(
+        "| kind | name | granted | used | stale | unused | coverage | result | idle | used services | why |\n",
+    );
+    out.push_str("|---|---|---:|---:|---:|---:|---:|---|---|---|---|\n");
     for entity in &report.entities {
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             entity.kind.as_str(),
             escape(&entity.name),
             entity.granted,
@@ -22,6 +30,8 @@ pub fn render(report: &AuditReport) -> String {
             entity.unused,
             super::coverage(entity),
             super::outcome(entity),
+            if entity.idle { "idle" } else { "" },
+            escape(&used(entity)),
             escape(&super::note(entity)),
         ));
     }
@@ -35,7 +45,18 @@ pub fn render(report: &AuditReport) -> String {
     out
 }
 
+/// The used services, most serious first, cut after [`LISTED`].
+fn used(entity: &EntityReport) -> String {
+    let used: Vec<&str> = entity
+        .services
+        .iter()
+        .filter(|service| service.state == ServiceState::Used)
+        .map(|service| &*service.namespace)
+        .collect();
+    list(&used, LISTED)
+}
+
 /// Escapes what would break a table cell.
-fn escape(text: &str) -> String {
+pub fn escape(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }

@@ -2,7 +2,11 @@
 
 mod csv;
 mod markdown;
+pub mod plan;
 mod table;
+#[cfg(test)]
+mod tests;
+pub mod text;
 
 use std::io::Write;
 
@@ -10,10 +14,20 @@ use iamsweep_core::report::{AuditReport, EntityReport, ServiceState};
 
 use crate::cli::Format;
 
-/// Writes `report` in `format`.
+/// Writes `report` in `format`, for a file (no colour, no wrapping).
 pub fn write(report: &AuditReport, format: Format, out: &mut dyn Write) -> anyhow::Result<()> {
+    write_with(report, format, out, &text::Style::plain())
+}
+
+/// Writes `report` in `format`, the table laid out for `style`.
+pub fn write_with(
+    report: &AuditReport,
+    format: Format,
+    out: &mut dyn Write,
+    style: &text::Style,
+) -> anyhow::Result<()> {
     match format {
-        Format::Table => out.write_all(table::render(report).as_bytes())?,
+        Format::Table => out.write_all(table::render(report, style).as_bytes())?,
         Format::Json => json(report, out)?,
         Format::Csv => out.write_all(csv::render(report)?.as_bytes())?,
         Format::Markdown => out.write_all(markdown::render(report).as_bytes())?,
@@ -29,7 +43,7 @@ pub fn json(report: &AuditReport, out: &mut dyn Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The namespaces of `entity` in `state`, space-separated.
+/// The namespaces of `entity` in `state`, space-separated, in report order (by risk).
 fn namespaces(entity: &EntityReport, state: ServiceState) -> String {
     entity
         .services

@@ -79,7 +79,8 @@ fn audit_classifies_every_entity_as_the_scenario_says() {
     assert_eq!(
         alice["reasons"],
         serde_json::json!([
-            "3 services never accessed in the tracking period: dynamodb, ec2, sqs",
+            // By risk, then name: the data stores before ec2.
+            "3 services never accessed in the tracking period: dynamodb, sqs, ec2",
             "1 service not accessed for 180 days: lambda"
         ])
     );
@@ -254,7 +255,7 @@ fn check_with_only_the_stale_rule_and_a_shorter_period() {
     assert_eq!(output.status.code(), Some(2));
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(stdout.contains("user/alice: 1 service not accessed for 4 days: lambda"), "{stdout}");
-    assert!(stdout.contains("user/bob: 2 services not accessed for 4 days: ec2, sqs"), "{stdout}");
+    assert!(stdout.contains("user/bob: 2 services not accessed for 4 days: sqs, ec2"), "{stdout}");
     assert!(!stdout.contains("never accessed"), "{stdout}");
 }
 

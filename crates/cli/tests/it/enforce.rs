@@ -253,7 +253,7 @@ async fn plan_then_apply_bounds_exactly_the_used_services_and_a_second_apply_wri
     let output = work.run(&sim, "plan", &["--format", "json", "--output", &plan_file]);
     assert_code(&output, 0);
     let plan = json(&output);
-    assert_eq!(plan["schema"], "iamsweep.plan/v2");
+    assert_eq!(plan["schema"], "iamsweep.plan/v3");
     assert_eq!(plan["summary"]["restricted"], BOUNDED.len());
     let reasons = stdout(&output);
     for expected in [
@@ -424,7 +424,7 @@ async fn a_plan_that_restricts_too_many_a_stale_plan_and_a_changed_entity_are_re
     );
     assert_eq!(writes_since(&sim, 0).len(), 1);
 
-    std::fs::write(&stale, "{\"schema\": \"iamsweep.plan/v2\",\n \"created_at\": 3\n}").unwrap();
+    std::fs::write(&stale, "{\"schema\": \"iamsweep.plan/v3\",\n \"created_at\": 3\n}").unwrap();
     let output = work.run(&sim, "apply", &["--plan", &stale]);
     assert_code(&output, 2);
     let message = stderr(&output);

@@ -20,13 +20,18 @@
 //! - `org`: `org audit | plan | apply | rollback` against an Organization of six OUs (one
 //!   nested) and ten accounts, read back through the Organizations SDK, and the permissions
 //!   README lists for them;
-//! - `rollback`: rollback against a hostile journal and tags, the caller, a shared S3 journal.
+//! - `rollback`: rollback against a hostile journal and tags, the caller, a shared S3 journal;
+//! - `idle`: idle users and roles (`RoleLastUsed` included) in every format and `--fail-on idle`;
+//! - `layout`: the demo's audit and plan tables at 80 and 200 columns, Markdown, colour only on
+//!   a terminal and never with `NO_COLOR`.
 
 mod accounts;
 mod audit;
 mod boundary;
 mod enforce;
+mod idle;
 mod inputs;
+mod layout;
 mod org;
 mod rollback;
 mod sdk;

@@ -57,9 +57,12 @@ fn a_plan_edited_to_attach_administrator_access_is_refused_with_zero_writes() {
 fn a_boundary_document_replaced_by_allow_all_is_refused_with_zero_writes() {
     let sim = Sim::builder(scenario("enforce.json")).record().start();
     let (work, mut plan) = reviewed(&sim);
-    entry(&mut plan, "worker")["boundary"]["document"] =
-        r#"{"Statement":[{"Action":"*","Effect":"Allow","Resource":"*"}],"Version":"2012-10-17"}"#
-            .into();
+    // The plan file holds the document as a JSON value (`iamsweep.plan/v3`): edit it as one.
+    assert!(entry(&mut plan, "worker")["boundary"]["document"].is_object());
+    entry(&mut plan, "worker")["boundary"]["document"] = serde_json::json!({
+        "Statement": [{"Action": "*", "Effect": "Allow", "Resource": "*"}],
+        "Version": "2012-10-17"
+    });
     refused(&sim, &work, &plan, &[":role/worker`, field `boundary.document`"]);
 }
 
@@ -80,7 +83,12 @@ fn a_boundary_that_is_not_json_makes_no_create_policy_call() {
         .unwrap()
         .to_string();
     entry(&mut plan, &last)["boundary"]["document"] = "Allow: *".into();
-    refused(&sim, &work, &plan, &["field `boundary.document`: the document is not JSON"]);
+    refused(
+        &sim,
+        &work,
+        &plan,
+        &["field `boundary.document`: the document is JSON but not an object"],
+    );
     assert!(sim.calls().iter().all(|call| call["action"] != "CreatePolicy"));
 }
 
@@ -119,8 +127,35 @@ fn a_plan_listing_an_entity_twice_is_refused_with_zero_writes() {
 fn a_plan_of_the_previous_schema_is_refused_with_a_hint_to_plan_again() {
     let sim = Sim::builder(scenario("enforce.json")).record().start();
     let (work, mut plan) = reviewed(&sim);
-    plan["schema"] = "iamsweep.plan/v1".into();
-    refused(&sim, &work, &plan, &["field `schema`", "run `iamsweep plan` again"]);
+    for older in ["iamsweep.plan/v1", "iamsweep.plan/v2"] {
+        plan["schema"] = older.into();
+        refused(&sim, &work, &plan, &["field `schema`", older, "run `iamsweep plan` again"]);
+    }
+    // A v2 plan as it was: documents as escaped strings.
+    for entity in plan["entities"].as_array_mut().unwrap() {
+        if entity["boundary"].is_object() {
+            let text = entity["boundary"]["document"].to_string();
+            entity["boundary"]["document"] = text.into();
+        }
+    }
+    refused(&sim, &work, &plan, &["field `schema`", "iamsweep.plan/v2"]);
+}
+
+#[test]
+fn an_effect_edited_to_hide_a_lockout_is_refused_with_zero_writes() {
+    let sim = Sim::builder(scenario("enforce.json")).record().start();
+    let (work, mut plan) = reviewed(&sim);
+    let locked = plan["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entity| entity["boundary"]["effect"]["base_actions_only"] == true)
+        .expect("the scenario has an entity left with the base actions only")["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    entry(&mut plan, &locked)["boundary"]["effect"]["base_actions_only"] = false.into();
+    refused(&sim, &work, &plan, &["field `boundary.effect`"]);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Scenarios of `build_plan` and the checks `apply` makes.
 
 use iamsweep_core::boundary::canonicalize;
+use iamsweep_core::error::Location;
 use iamsweep_core::guardrails::SkipScope;
 use iamsweep_core::model::{ActionRecord, EntityKind, Granularity, Status};
 use iamsweep_core::plan::{
@@ -191,11 +192,35 @@ fn a_plan_round_trips_through_json_and_checks_its_schema() {
     let plan = plan(&account(), &LiveState::default(), &settings());
     assert_eq!(Plan::from_json(&plan.to_json()).unwrap(), plan);
     let error = Plan::from_json("{\"schema\":\"iamsweep.snapshot/v1\"}").unwrap_err();
-    assert!(error.message.contains("iamsweep.plan/v2"), "{error}");
-    // A plan of the previous schema lacks the facts it is verified against: plan again.
-    let old = plan.to_json().replace("iamsweep.plan/v2", "iamsweep.plan/v1");
-    let error = Plan::from_json(&old).unwrap_err();
-    assert!(error.message.contains("run `iamsweep plan` again"), "{error}");
+    assert!(error.message.contains("iamsweep.plan/v3"), "{error}");
+    // Plans of earlier schemas (v1 lacks the facts, v2 holds documents as strings): plan again.
+    for older in ["iamsweep.plan/v1", "iamsweep.plan/v2"] {
+        let old = plan.to_json().replace("iamsweep.plan/v3", older);
+        let error = Plan::from_json(&old).unwrap_err();
+        assert_eq!(error.location, Location::Field("schema".into()), "{error}");
+        assert!(error.message.contains("run `iamsweep plan` again"), "{error}");
+        assert!(error.message.contains(older), "{error}");
+    }
+}
+
+#[test]
+fn the_plan_file_holds_documents_as_json_values_and_each_boundary_effect() {
+    let plan = plan(&account(), &LiveState::default(), &settings());
+    let file: Value = serde_json::from_str(&plan.to_json()).unwrap();
+    let changes: Vec<&Value> = file["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entity| entity["boundary"].is_object())
+        .collect();
+    assert!(!changes.is_empty());
+    for entity in changes {
+        let boundary = &entity["boundary"];
+        assert!(boundary["document"].is_object(), "{boundary}");
+        assert_eq!(boundary["document"]["Version"], "2012-10-17");
+        assert!(boundary["effect"]["keeps"].is_array(), "{boundary}");
+        assert!(boundary["effect"]["base_actions_only"].is_boolean(), "{boundary}");
+    }
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The verifier `apply` runs before its first write: an unedited plan passes, every edit of a
 //! change is refused, naming the entity and the field.
 
+use iamsweep_core::effect::BoundaryEffect;
 use iamsweep_core::guardrails::{Skip, SkipScope};
 use iamsweep_core::model::{EntityKind, EntityRecord};
 use iamsweep_core::plan::{
@@ -10,6 +11,7 @@ use iamsweep_core::plan::{
 use iamsweep_core::settings::EnforceSettings;
 use iamsweep_core::verify::{Checks, Finding, check_caller, verify_plan};
 use proptest::prelude::*;
+use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use crate::plan::{account, settings};
@@ -92,7 +94,8 @@ fn an_edited_boundary_is_refused_naming_entity_and_field() {
     let mut plan = reviewed();
     entity(&mut plan, "idle").boundary.as_mut().unwrap().document = "Allow everything".into();
     let found = findings(&plan);
-    assert!(found[0].message.contains("is not JSON"), "{found:#?}");
+    // Written to the file as a string, read back as one: a document is a JSON object.
+    assert!(found[0].message.contains("is JSON but not an object"), "{found:#?}");
 
     let mut plan = reviewed();
     entity(&mut plan, "alice").boundary.as_mut().unwrap().delete_version = Some("v10".into());
@@ -143,6 +146,7 @@ fn a_twice_listed_entity_and_a_change_without_facts_are_refused() {
         delete_version: None,
         attach: true,
         preconditions: Preconditions { boundary_arn: None, default_version_id: None },
+        effect: made_up_effect(),
     });
     plan.summary = iamsweep_core::plan::summarize(&plan.entities);
     assert_refused(&plan, "role/young", "outcome");
@@ -194,6 +198,45 @@ fn edited_settings_that_the_rules_would_refuse_are_refused() {
 }
 
 /// Changes one field of `entity`, always to a different value; `choice` picks the field.
+/// An effect that claims the boundary keeps every service and removes none.
+fn made_up_effect() -> BoundaryEffect {
+    BoundaryEffect {
+        keeps: Vec::new(),
+        removes: Vec::new(),
+        base_actions: Vec::new(),
+        base_actions_only: false,
+    }
+}
+
+/// Edits of a boundary document as the JSON value the plan file holds (choices 24 and up of
+/// the property below): what a person editing the file by hand would do.
+fn mutate_document(document: &mut Value, choice: u8) {
+    let statements = document["Statement"].as_array_mut().expect("a document has statements");
+    match choice {
+        // Grant one more action in the first statement.
+        24 => match &mut statements[0]["Action"] {
+            Value::Array(actions) => actions.push("iam:*".into()),
+            action => *action = json!([action.clone(), "iam:*"]),
+        },
+        // Turn the last statement (a Deny) into an Allow.
+        25 => {
+            let last = statements.last_mut().unwrap();
+            last["Effect"] = if last["Effect"] == "Deny" { "Allow" } else { "Deny" }.into();
+        }
+        // Drop a protective statement.
+        26 => {
+            statements.pop();
+        }
+        // The same statements in another order: still not the document the rules give.
+        27 if statements.len() > 1 => statements.reverse(),
+        // A condition the rules never write.
+        28 => statements[0]["Condition"] = json!({"Bool": {"aws:SecureTransport": "true"}}),
+        // The document as an escaped string, as plans before v3 held it.
+        29 => *document = Value::String(document.to_string()),
+        _ => document["Version"] = "2008-10-17".into(),
+    }
+}
+
 fn mutate(entity: &mut EntityPlan, choice: u8) {
     let made_up_tags = || TagChange {
         set: [("Edited".to_string(), "x".to_string())].into(),
@@ -209,6 +252,7 @@ fn mutate(entity: &mut EntityPlan, choice: u8) {
         delete_version: None,
         attach: true,
         preconditions: Preconditions { boundary_arn: None, default_version_id: None },
+        effect: made_up_effect(),
     };
     match (choice, &mut entity.tags, &mut entity.boundary) {
         (0, _, _) => entity.arn.push('x'),
@@ -267,6 +311,15 @@ fn mutate(entity: &mut EntityPlan, choice: u8) {
             let seen = &mut change.preconditions.default_version_id;
             *seen = Some(seen.take().unwrap_or_default() + "0");
         }
+        // The effect the reviewer reads, made milder than the document.
+        (22, _, Some(change)) => match change.effect.removes.pop() {
+            Some(removed) => change.effect.keeps.push(removed),
+            None => change.effect.base_actions_only = !change.effect.base_actions_only,
+        },
+        (23, _, Some(change)) => {
+            change.effect.base_actions_only = !change.effect.base_actions_only;
+            change.effect.base_actions.clear();
+        }
         (_, _, boundary) => *boundary = Some(made_up_boundary()),
     }
 }
@@ -288,7 +341,7 @@ proptest! {
         ),
         live_versions in prop::option::of(1u32..=5),
         pick in any::<prop::sample::Index>(),
-        choice in 0u8..22,
+        choice in 0u8..30,
     ) {
         let mut records: Vec<EntityRecord> = Vec::new();
         for (index, (services, tags, boundary, is_role)) in entities.into_iter().enumerate() {
@@ -339,6 +392,27 @@ proptest! {
             .map(|(index, _)| index)
             .collect();
         prop_assume!(!changes.is_empty());
+        if choice >= 24 {
+            // Edit the document as the JSON value in the file, then read the file as `apply`.
+            let bounded: Vec<usize> = changes
+                .iter()
+                .copied()
+                .filter(|index| produced.entities[*index].boundary.is_some())
+                .collect();
+            prop_assume!(!bounded.is_empty());
+            let index = bounded[pick.index(bounded.len())];
+            let mut file: Value = serde_json::from_str(&produced.to_json()).unwrap();
+            mutate_document(&mut file["entities"][index]["boundary"]["document"], choice);
+            let read = Plan::from_json(&serde_json::to_string_pretty(&file).unwrap())
+                .expect("an edited plan still parses");
+            prop_assert_ne!(&read, &produced);
+            let found = verify_plan(&read, &checks(NOW)).err().map(|r| r.0).unwrap_or_default();
+            prop_assert!(
+                found.iter().any(|finding| finding.field == "boundary.document"),
+                "document edit {} of {} passed: {:#?}", choice, produced.entities[index].arn, found
+            );
+            return Ok(());
+        }
         let mut edited = produced.clone();
         let index = changes[pick.index(changes.len())];
         mutate(&mut edited.entities[index], choice);
