@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use iamsweep_core::model::{EntityKind, EntityRecord, Granularity, Status};
+use iamsweep_core::selection::Selection;
 use iamsweep_core::snapshot::{CollectionStats, SNAPSHOT_SCHEMA, Snapshot};
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
@@ -49,6 +50,9 @@ pub struct CollectSettings {
     /// again by the next run. `None`: no deadline (the CLI; a job is then given up after
     /// [`PollTiming::timeout`]).
     pub deadline: Option<Instant>,
+    /// Which of the inventory's entities get Access Advisor jobs (`--name`, `--path`, `--tag`):
+    /// the others are left out of the snapshot and cost no call beyond the listing.
+    pub selection: Selection,
 }
 
 impl Default for CollectSettings {
@@ -63,6 +67,7 @@ impl Default for CollectSettings {
             poll: PollTiming::default(),
             include_local_policies: false,
             deadline: None,
+            selection: Selection::default(),
         }
     }
 }
@@ -172,8 +177,8 @@ pub async fn collect(
 }
 
 /// Collects the inventory's entities for which `select` is true (the Config rule's one changed
-/// entity, or those a time-limited run left), in inventory order, with the same guarantees as
-/// [`collect`].
+/// entity, or those a time-limited run left) and that the settings' selection keeps, in
+/// inventory order, with the same guarantees as [`collect`].
 pub async fn collect_selected(
     clients: &Clients,
     settings: &CollectSettings,
@@ -201,8 +206,10 @@ pub async fn collect_selected(
     let mut context = AdvisorContext::new(sessions, settings);
     context.pace = pace;
     let context = Arc::new(context);
-    let entities: Vec<EntityRecord> =
-        entities.into_iter().filter(|entity| select(entity)).collect();
+    let entities: Vec<EntityRecord> = entities
+        .into_iter()
+        .filter(|entity| select(entity) && settings.selection.matches(entity))
+        .collect();
     progress.started(entities.len());
     let entities = fan_out(&context, entities, settings, progress).await;
     let snapshot = Snapshot {

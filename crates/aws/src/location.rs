@@ -24,8 +24,9 @@ pub enum ReadError {
     /// The text is neither a path nor a valid `s3://` URI.
     #[error("{0}")]
     Invalid(String),
-    /// The local file could not be read.
-    #[error("cannot read `{path}`: {source}")]
+    /// The local file could not be read. (The cause is the `source`, not pasted in here too:
+    /// printed with its chain, a missing file said "No such file or directory" twice.)
+    #[error("cannot read `{path}`")]
     File {
         /// The path.
         path: PathBuf,
@@ -34,7 +35,7 @@ pub enum ReadError {
         source: std::io::Error,
     },
     /// The S3 object could not be read.
-    #[error("cannot read `{uri}`: {source}")]
+    #[error("cannot read `{uri}`")]
     S3 {
         /// The URI.
         uri: String,

@@ -101,6 +101,27 @@ impl S3 {
         Ok(())
     }
 
+    /// Writes `body` to an object of type `content_type`, replacing it (the Lambda's reports).
+    pub async fn put_bytes(
+        &self,
+        pace: &Pace,
+        uri: &S3Uri,
+        body: &[u8],
+        content_type: &str,
+    ) -> Result<(), CallError> {
+        call(pace, &self.retry, "s3:PutObject", &uri.to_string(), || {
+            self.client
+                .put_object()
+                .bucket(&uri.bucket)
+                .key(&uri.key)
+                .content_type(content_type)
+                .body(body.to_vec().into())
+                .send()
+        })
+        .await?;
+        Ok(())
+    }
+
     /// Writes `body` to a new object: never replaces one (`If-None-Match: *`). `Ok(false)` when
     /// an object already exists under the key (HTTP 412 `PreconditionFailed`) or another
     /// conditional write to it is in flight (HTTP 409 `ConditionalRequestConflict`): the caller

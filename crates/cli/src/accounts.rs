@@ -189,7 +189,7 @@ impl Output {
                 Output { writer: BufWriter::new(Box::new(file)), name }
             }
             None => Output {
-                writer: BufWriter::new(Box::new(std::io::stdout())),
+                writer: BufWriter::new(Box::new(crate::stdout::Stdout)),
                 name: "stdout".to_string(),
             },
         })
@@ -221,6 +221,8 @@ pub struct DocumentWriter {
     format: Format,
     accounts_written: usize,
     csv_header_written: bool,
+    /// For HTML: the page's running sums (its overview is written last).
+    html: Option<render::html::HtmlWriter>,
 }
 
 impl DocumentWriter {
@@ -240,7 +242,18 @@ impl DocumentWriter {
                 serde_json::to_string(&generated_at)?
             )?;
         }
-        Ok(DocumentWriter { format, accounts_written: 0, csv_header_written: false })
+        let html = if format == Format::Html {
+            let (writer, head) = render::html::HtmlWriter::start(
+                iamsweep_core::html::ReportKind::Audit,
+                "accounts",
+                true,
+            );
+            out.write_all(head.as_bytes())?;
+            Some(writer)
+        } else {
+            None
+        };
+        Ok(DocumentWriter { format, accounts_written: 0, csv_header_written: false, html })
     }
 
     /// Writes one account.
@@ -250,6 +263,16 @@ impl DocumentWriter {
         if self.format == Format::Json {
             out.write_all(if first { b"\n    " } else { b",\n    " })?;
             serde_json::to_writer_pretty(Indented { out, indent: b"    " }, account)?;
+            return Ok(());
+        }
+        if let Some(html) = &mut self.html {
+            match &account.report {
+                Some(audit) => out.write_all(html.report(audit).as_bytes())?,
+                None => html.failed_account(
+                    &account.account_id,
+                    account.error.as_deref().unwrap_or("unknown error"),
+                ),
+            }
             return Ok(());
         }
         let Some(audit) = &account.report else {
@@ -277,7 +300,7 @@ impl DocumentWriter {
                 render::write(audit, self.format, out)?;
                 writeln!(out)?;
             }
-            Format::Table | Format::Json => {
+            Format::Table | Format::Json | Format::Html => {
                 writeln!(out, "account {}", account.account_id)?;
                 render::write(audit, self.format, out)?;
                 writeln!(out)?;
@@ -288,6 +311,10 @@ impl DocumentWriter {
 
     /// Writes what comes after the last account (for JSON: the roll-up).
     pub fn finish(self, out: &mut dyn Write, rollup: &Rollup) -> anyhow::Result<()> {
+        if let Some(html) = self.html {
+            out.write_all(html.finish().as_bytes())?;
+            return Ok(());
+        }
         if self.format == Format::Json {
             out.write_all(if self.accounts_written == 0 { b"]" } else { b"\n  ]" })?;
             out.write_all(b",\n  \"rollup\": ")?;

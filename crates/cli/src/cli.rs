@@ -8,7 +8,7 @@ use iamsweep_core::config::FailOn;
 
 /// iamsweep: least privilege for IAM users, roles and groups, from Access Advisor data.
 #[derive(Debug, Parser)]
-#[command(name = "iamsweep", version, about, propagate_version = true)]
+#[command(name = "iamsweep", version = crate::VERSION, about, propagate_version = true)]
 pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
@@ -16,6 +16,10 @@ pub struct Cli {
     /// Log format on stderr: `text` for people, `json` (one object a line) for log pipelines.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Print only errors on stderr: no progress, logs or summary lines (the report on stdout,
+    /// which was asked for, is still written).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 }
 
 /// Log formats.
@@ -45,6 +49,16 @@ pub enum Command {
     /// Service control policies per OU from Organizations access reports: `org audit`,
     /// `org plan`, `org apply`, `org rollback` (management account credentials).
     Org(crate::commands::org::OrgArgs),
+    /// Print a shell completion script for bash, zsh, fish or powershell on stdout.
+    Completions(CompletionsArgs),
+}
+
+/// `iamsweep completions`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell, such as `bash` (`iamsweep completions bash > /etc/bash_completion.d/iamsweep`).
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Where the data comes from, what to collect, how fast.
@@ -56,6 +70,18 @@ pub struct InputArgs {
     /// Kinds of entity to audit, comma-separated [default: users,roles,groups].
     #[arg(long, value_delimiter = ',', value_name = "KINDS", value_parser = parse_kind)]
     pub kinds: Option<Vec<iamsweep_core::model::EntityKind>>,
+    /// Only entities whose name matches this glob (`*`, `?`; case-insensitive). Repeatable: any
+    /// of them matches. Selection flags combine with AND.
+    #[arg(long = "name", value_name = "GLOB")]
+    pub names: Vec<String>,
+    /// Only entities whose IAM path starts with this prefix, such as `/ci/`. Repeatable: any
+    /// of them matches.
+    #[arg(long = "path", value_name = "PREFIX")]
+    pub paths: Vec<String>,
+    /// Only users and roles with this tag (key without case), with this value if given.
+    /// Repeatable: any of them matches. Groups have no tags, so this leaves them out.
+    #[arg(long = "tag", value_name = "KEY[=VALUE]")]
+    pub tags: Vec<String>,
     /// `service`, or `action` for last use of each tracked action [default: service].
     #[arg(long, value_enum)]
     pub granularity: Option<GranularityArg>,
@@ -136,7 +162,8 @@ pub struct CheckArgs {
     /// Ignore services granted only by this policy (name or ARN); repeatable.
     #[arg(long, value_name = "NAME_OR_ARN")]
     pub ignore_policy: Vec<String>,
-    /// `text` (one line per finding) or `json` (the audit report).
+    /// `text` (one line per finding), `json` (the audit report) or `html` (the report as a
+    /// page); the exit code is the same.
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
 }
@@ -152,6 +179,9 @@ pub enum Format {
     Csv,
     /// A Markdown table, one row per entity.
     Markdown,
+    /// One self-contained HTML page (charts, sortable and filterable table), to open offline
+    /// or attach to a ticket.
+    Html,
 }
 
 /// `check` output formats.
@@ -161,6 +191,8 @@ pub enum CheckFormat {
     Text,
     /// The audit report as JSON.
     Json,
+    /// The audit report under the gate's rules, as one self-contained HTML page.
+    Html,
 }
 
 /// `--granularity`.

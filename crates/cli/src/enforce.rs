@@ -18,6 +18,7 @@ use iamsweep_core::analysis::analyze;
 use iamsweep_core::config::Config;
 use iamsweep_core::error::Location as ErrorLocation;
 use iamsweep_core::plan::{LiveState, Plan, build_plan};
+use iamsweep_core::report::AuditReport;
 use iamsweep_core::settings::EnforceSettings;
 use iamsweep_core::snapshot::Snapshot;
 use time::OffsetDateTime;
@@ -51,7 +52,10 @@ pub struct ApplyArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// Apply this plan file (from `plan --output`) instead of planning now.
-    #[arg(long, value_name = "PLAN.json", conflicts_with_all = ["snapshot", "save_snapshot", "replace_foreign_boundaries"])]
+    /// A plan file is applied whole, as reviewed: the selection flags (`--kinds`, `--name`,
+    /// `--path`, `--tag`) are refused with it; select when running `plan`.
+    #[arg(long, value_name = "PLAN.json", conflicts_with_all = ["snapshot", "save_snapshot",
+          "replace_foreign_boundaries", "kinds", "names", "paths", "tags"])]
     pub plan: Option<PathBuf>,
     /// Really write. Without it, print what would be written and write nothing.
     #[arg(long)]
@@ -60,7 +64,7 @@ pub struct ApplyArgs {
     /// [default: guardrails.max_changes, else 10].
     #[arg(long, value_name = "N")]
     pub max_changes: Option<usize>,
-    /// Journal location: a directory or `s3://bucket/prefix` [default: ./iamsweep-journal].
+    /// Journal location: a directory or `s3://bucket/prefix`.
     #[arg(long, value_name = "DIR_OR_S3_URI", default_value = DEFAULT_JOURNAL)]
     pub journal: String,
     /// Replace boundaries that iamsweep did not create (default: leave them and report them).
@@ -85,7 +89,7 @@ pub struct RollbackArgs {
     /// Really write. Without it, print what would be written and write nothing.
     #[arg(long)]
     pub apply: bool,
-    /// Journal location: a directory or `s3://bucket/prefix` [default: ./iamsweep-journal].
+    /// Journal location: a directory or `s3://bucket/prefix`.
     #[arg(long, value_name = "DIR_OR_S3_URI", default_value = DEFAULT_JOURNAL)]
     pub journal: String,
     /// A TOML configuration file (the boundary path and tag keys come from it).
@@ -111,6 +115,8 @@ pub enum PlanFormat {
     Json,
     /// A Markdown table, for a pull request or a change ticket.
     Markdown,
+    /// One self-contained HTML page: the audit and, per entity, what the plan does.
+    Html,
 }
 
 /// The AWS side of an enforcement run: clients, one pace for every call, retries.
@@ -123,6 +129,8 @@ pub struct Aws {
     pub pace: Pace,
     /// Retries.
     pub retry: RetryPolicy,
+    /// The `--profile`, named in credential errors.
+    pub profile: Option<String>,
 }
 
 impl Aws {
@@ -135,14 +143,19 @@ impl Aws {
             s3: S3 { client: s3::client(&sdk), retry },
             pace: Pace::new(rate),
             retry,
+            profile: connection.profile.clone(),
         }
     }
 
     /// Who runs iamsweep.
     pub async fn caller(&self) -> anyhow::Result<CallerIdentity> {
-        caller_identity(&self.clients.sts, &self.pace, &self.retry).await.context(
+        let result = caller_identity(&self.clients.sts, &self.pace, &self.retry).await.context(
             "could not identify the caller with sts:GetCallerIdentity; check the credentials",
-        )
+        );
+        match &self.profile {
+            Some(profile) => result.with_context(|| crate::source::profile_context(profile)),
+            None => result,
+        }
     }
 
     /// The journal at `location`.
@@ -186,6 +199,15 @@ pub async fn make_plan(
     enforce: &EnforceSettings,
     aws: &Aws,
 ) -> anyhow::Result<Plan> {
+    Ok(make_plan_and_report(settings, enforce, aws).await?.0)
+}
+
+/// [`make_plan`], with the audit report it was made from (the HTML plan shows both).
+pub async fn make_plan_and_report(
+    settings: &AuditSettings,
+    enforce: &EnforceSettings,
+    aws: &Aws,
+) -> anyhow::Result<(Plan, AuditReport)> {
     if !matches!(settings.targets, crate::settings::Targets::Caller) {
         bail!(
             "plan and apply act on the account of the credentials; --accounts and \
@@ -196,7 +218,7 @@ pub async fn make_plan(
     let (snapshot, live) = gather(settings, enforce, aws).await?;
     let now = OffsetDateTime::now_utc();
     let report = analyze(&snapshot, &settings.default_rules(), now);
-    Ok(build_plan(&snapshot, &report, &live, enforce, now))
+    Ok((build_plan(&snapshot, &report, &live, enforce, now), report))
 }
 
 async fn gather(
@@ -207,6 +229,7 @@ async fn gather(
     let path = &enforce.boundary.path;
     if let Some(file) = &settings.snapshot {
         let mut snapshot = load_snapshot(file)?;
+        settings.selection.retain(&mut snapshot.entities);
         let caller = aws.caller().await?;
         if caller.account_id != snapshot.account_id {
             bail!(
@@ -227,7 +250,9 @@ async fn gather(
     collect_settings.include_local_policies = true;
     let bar = Bar::new();
     let Collection { snapshot, local_policies, .. } =
-        collect(&aws.clients, &collect_settings, &bar).await?;
+        collect(&aws.clients, &collect_settings, &bar)
+            .await
+            .map_err(|error| crate::source::naming_profile(error, aws.profile.as_deref()))?;
     bar.finish();
     if let Some(file) = &settings.save_snapshot {
         std::fs::write(file, snapshot.to_json())

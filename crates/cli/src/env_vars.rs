@@ -4,7 +4,10 @@
 
 use anyhow::Context;
 
-/// `IAMSWEEP_LOG`: a tracing filter such as `debug` or `iamsweep_aws=trace` (default `info`).
+/// `IAMSWEEP_LOG`: a tracing filter such as `debug` or `iamsweep_aws=trace` (default: `info`
+/// for iamsweep's own crates, nothing from the AWS SDK's; `error` with `--quiet`). Set, it
+/// replaces the default whole, `--quiet` included: `IAMSWEEP_LOG=aws_config=warn` shows the
+/// SDK's credential warnings.
 pub const LOG: &str = "IAMSWEEP_LOG";
 
 /// `IAMSWEEP_POLL_FIRST_MS`: wait before the first poll of a job, in milliseconds (default
@@ -16,7 +19,7 @@ pub const POLL_FIRST_MS: &str = "IAMSWEEP_POLL_FIRST_MS";
 /// reads the same variable.
 pub const TIMEOUT_MS: &str = "IAMSWEEP_TIMEOUT_MS";
 
-/// `NO_COLOR`: set to anything but the empty string, tables are never coloured
+/// `NO_COLOR`: set to anything but the empty string, tables and logs are never coloured
 /// (<https://no-color.org>). Colour is only ever written to a terminal.
 pub const NO_COLOR: &str = "NO_COLOR";
 

@@ -12,6 +12,7 @@ mod progress;
 mod render;
 mod settings;
 mod source;
+mod stdout;
 
 use std::process::ExitCode;
 
@@ -19,9 +20,16 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 
+/// The version `--version` prints: the package's, and the commit when built from git
+/// (`0.1.0 (abc1234)`; see `build.rs`).
+pub const VERSION: &str = env!("IAMSWEEP_VERSION");
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init(cli.log_format);
+    if let Command::Completions(args) = &cli.command {
+        return commands::completions::run(args);
+    }
+    logging::init(cli.log_format, cli.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -37,6 +45,7 @@ fn main() -> ExitCode {
             Command::Apply(args) => commands::apply::run(args).await,
             Command::Rollback(args) => commands::rollback::run(args).await,
             Command::Org(args) => commands::org::run(args).await,
+            Command::Completions(args) => Ok(commands::completions::run(args)),
         }
     });
     match result {

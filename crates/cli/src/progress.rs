@@ -1,4 +1,5 @@
-//! The progress bar: entities done / total, throttles, elapsed; only when stderr is a terminal.
+//! The progress bar: entities done / total, throttles, elapsed; only when stderr is a terminal
+//! and `--quiet` was not given.
 
 use std::io::IsTerminal;
 
@@ -15,7 +16,7 @@ pub struct Bar {
 impl Bar {
     /// A bar that draws only on a terminal.
     pub fn new() -> Self {
-        let target = if std::io::stderr().is_terminal() {
+        let target = if std::io::stderr().is_terminal() && !crate::logging::quiet() {
             ProgressDrawTarget::stderr()
         } else {
             ProgressDrawTarget::hidden()

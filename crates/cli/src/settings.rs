@@ -11,6 +11,7 @@ use iamsweep_core::compliance::Rules;
 use iamsweep_core::config::Config;
 use iamsweep_core::model::Granularity;
 use iamsweep_core::resolve::{Given, Overrides, Resolved, resolve};
+use iamsweep_core::selection::Selection;
 
 use crate::cli::{CheckArgs, GranularityArg, InputArgs};
 use crate::env_vars;
@@ -34,6 +35,9 @@ pub struct AuditSettings {
     pub resolved: Resolved,
     /// Which accounts: the caller's, or others through a role.
     pub targets: Targets,
+    /// Which entities: the resolved kinds and `--name`, `--path`, `--tag`. A live collection
+    /// applies it through `collect.selection`; a snapshot through [`Selection::retain`].
+    pub selection: Selection,
 }
 
 /// The accounts a run audits.
@@ -97,6 +101,9 @@ impl AuditSettings {
         };
         let file = input.config.as_ref().map(|path| path.display().to_string());
         let resolved = resolve(&config, file.as_deref(), &overrides)?;
+        let selection = selection(input, &resolved)?;
+        let mut collect = CollectSettings::resolved(&resolved);
+        collect.selection = selection.clone();
         Ok(AuditSettings {
             window_days: resolved.window_days,
             snapshot: input.snapshot.clone(),
@@ -107,10 +114,11 @@ impl AuditSettings {
                 endpoint_url: input.endpoint_url.clone(),
                 timeouts: crate::env_vars::timeouts()?,
             },
-            collect: CollectSettings::resolved(&resolved),
+            collect,
             config,
             resolved,
             targets: targets(input),
+            selection,
         })
     }
 
@@ -118,6 +126,21 @@ impl AuditSettings {
     pub fn default_rules(&self) -> Rules {
         self.resolved.rules.clone()
     }
+}
+
+/// The selection of the flags, each value checked (a bad one is refused naming its flag).
+fn selection(input: &InputArgs, resolved: &Resolved) -> anyhow::Result<Selection> {
+    let mut selection = Selection::default().with_kinds(&resolved.kinds);
+    for glob in &input.names {
+        selection.add_name(glob)?;
+    }
+    for prefix in &input.paths {
+        selection.add_path(prefix)?;
+    }
+    for tag in &input.tags {
+        selection.add_tag(tag)?;
+    }
+    Ok(selection)
 }
 
 fn targets(input: &InputArgs) -> Targets {
@@ -144,10 +167,13 @@ pub fn rate_of(config: &Config, path: Option<&Path>) -> anyhow::Result<f64> {
     Ok(resolve(config, file.as_deref(), &Overrides::default())?.rate)
 }
 
-/// Reads and parses a config file, naming the file and line of any problem.
+/// Reads and parses a config file, naming the file and line of any problem. The list files it
+/// names are then relative to its directory, not to the current one.
 pub fn load_config(path: &Path) -> anyhow::Result<Config> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the config file `{}`", path.display()))?;
-    Config::from_toml(&text)
-        .map_err(|error| anyhow::anyhow!("config file `{}`, {error}", path.display()))
+    let mut config = Config::from_toml(&text)
+        .map_err(|error| anyhow::anyhow!("config file `{}`, {error}", path.display()))?;
+    config.relative_to(path.parent().unwrap_or(Path::new("")));
+    Ok(config)
 }

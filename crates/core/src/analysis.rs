@@ -68,6 +68,7 @@ fn report(
         granularity: snapshot.granularity,
         entities,
         summary,
+        snapshot_collected_at: None,
     }
 }
 

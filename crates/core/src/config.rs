@@ -194,6 +194,25 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Makes the list files' relative local paths (`do_not_list_file`, `base_actions_file`)
+    /// relative to `dir`, the directory of the config file that names them, so a config reads
+    /// the same lists from whatever directory iamsweep runs in. Absolute paths and `s3://` URIs
+    /// are kept as written. (Joining paths is pure: nothing is read here.)
+    pub fn relative_to(&mut self, dir: &std::path::Path) {
+        for location in
+            [&mut self.guardrails.do_not_list_file, &mut self.boundary.base_actions_file]
+        {
+            if let Some(text) = location.as_mut()
+                && !text.starts_with("s3://")
+                && std::path::Path::new(text.as_str()).is_relative()
+            {
+                *text = dir.join(text.as_str()).display().to_string();
+            }
+        }
+    }
+}
+
 /// The 1-based line holding byte `offset` of `text`.
 pub fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())].iter().filter(|&&byte| byte == b'\n').count() + 1
@@ -209,6 +228,25 @@ mod tests {
         let error = Config::from_toml("[audit]\nwindow_days = 90\nwindow = 3\n").unwrap_err();
         assert_eq!(error.location, Location::Line { line: 3, column: None });
         assert!(error.message.contains("unknown field `window`"), "{}", error.message);
+    }
+
+    #[test]
+    fn list_paths_are_relative_to_the_config_file() {
+        let mut config = Config::from_toml(
+            "[guardrails]\ndo_not_list_file = \"lists/dnl.txt\"\n\
+             [boundary]\nbase_actions_file = \"/etc/iamsweep/base.txt\"\n",
+        )
+        .unwrap();
+        config.relative_to(std::path::Path::new("/srv/conf"));
+        assert_eq!(config.guardrails.do_not_list_file.as_deref(), Some("/srv/conf/lists/dnl.txt"));
+        assert_eq!(config.boundary.base_actions_file.as_deref(), Some("/etc/iamsweep/base.txt"));
+        let mut in_s3 =
+            Config::from_toml("[guardrails]\ndo_not_list_file = \"s3://b/k.txt\"\n").unwrap();
+        in_s3.relative_to(std::path::Path::new("/srv/conf"));
+        assert_eq!(in_s3.guardrails.do_not_list_file.as_deref(), Some("s3://b/k.txt"));
+        let mut here = Config::from_toml("[guardrails]\ndo_not_list_file = \"d.txt\"\n").unwrap();
+        here.relative_to(std::path::Path::new(""));
+        assert_eq!(here.guardrails.do_not_list_file.as_deref(), Some("d.txt"));
     }
 
     #[test]

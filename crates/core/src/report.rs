@@ -33,6 +33,15 @@ pub struct AuditReport {
     pub entities: Vec<EntityReport>,
     /// Counts over `entities` and figures about the collection.
     pub summary: Summary,
+    /// Set when this run read a saved snapshot instead of calling AWS: when that snapshot was
+    /// collected. `summary`'s calls, throttles and seconds are then that collection's, not this
+    /// run's (which made no call). Absent from a live audit's report.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub snapshot_collected_at: Option<OffsetDateTime>,
 }
 
 /// Whether an entity passes the compliance rules.

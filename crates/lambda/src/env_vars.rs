@@ -16,6 +16,10 @@ pub const ENFORCE: &str = "IAMSWEEP_ENFORCE";
 pub const STATE: &str = "IAMSWEEP_STATE";
 /// `IAMSWEEP_JOURNAL`: `s3://bucket/prefix` of the enforcement journal (required to write).
 pub const JOURNAL: &str = "IAMSWEEP_JOURNAL";
+/// `IAMSWEEP_REPORTS`: `s3://bucket/prefix` where each scheduled and fan-out run writes its audit
+/// report, `PREFIX/ACCOUNT/DATE.json` and `.html` and `PREFIX/ACCOUNT/latest.json` and `.html`
+/// (the template sets `s3://BUCKET/iamsweep/STACK/reports`). Unset: no reports.
+pub const REPORTS: &str = "IAMSWEEP_REPORTS";
 /// `IAMSWEEP_SAFETY_MARGIN_SECONDS`: stop starting entities this long before the function's
 /// deadline (default 120: the entities in flight, tagging and the summary need the rest).
 pub const SAFETY_MARGIN_SECONDS: &str = "IAMSWEEP_SAFETY_MARGIN_SECONDS";

@@ -45,6 +45,7 @@ use crate::event::{ConfigItem, Event, EventError, FanOut, Mode};
 use crate::failure::ConfigError;
 use crate::logs;
 use crate::pass::{self, Pass};
+use crate::reports;
 use crate::settings::{EnvSettings, Settings};
 
 /// What stays alive between invocations: settings and clients.
@@ -142,6 +143,12 @@ pub struct Answer {
     pub write_failures: usize,
     /// Whether boundaries were enforced.
     pub enforced: bool,
+    /// The report objects written (`IAMSWEEP_REPORTS`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reports: Vec<String>,
+    /// Why a report was not written; the run's other work is done all the same.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_error: Option<String>,
 }
 
 /// Answers one event before `deadline`.
@@ -243,6 +250,18 @@ async fn audit(
     } else {
         Vec::new()
     };
+    if let Some(prefix) = &runtime.settings.env.reports {
+        // After the writes, which it must not delay; within the first half of the safety
+        // margin, which is left for the resume marker and the answer.
+        let until = stop + deadline.saturating_duration_since(stop) / 2;
+        match reports::write(&runtime.s3, prefix, &report, until).await {
+            Ok(written) => answer.reports = written,
+            Err(error) => {
+                tracing::warn!("report not written: {error}");
+                answer.report_error = Some(error);
+            }
+        }
+    }
     let not_started: HashSet<&str> = not_started.iter().map(String::as_str).collect();
     pass::finish(runtime, &pass, &not_started, &mut answer).await?;
     Ok(answer)

@@ -11,7 +11,8 @@
 //! TOML config in S3; [`handler::Runtime`] holds them with the clients; [`handler::handle`] turns
 //! an event and the invocation's deadline into an [`handler::Answer`], through the same
 //! `iamsweep-aws` collector, `iamsweep-core` analysis, plan and applier as the CLI. A run that the
-//! deadline cuts short leaves a [`resume`] marker, and the next run starts there.
+//! deadline cuts short leaves a [`resume`] marker, and the next run starts there. Scheduled and fan-out runs
+//! write their report as JSON and HTML to S3 ([`reports`]).
 
 pub mod env_vars;
 pub mod event;
@@ -19,5 +20,6 @@ pub mod failure;
 pub mod handler;
 pub mod logs;
 pub mod pass;
+pub mod reports;
 pub mod resume;
 pub mod settings;

@@ -25,6 +25,8 @@ pub struct EnvSettings {
     pub state: Option<S3Uri>,
     /// `IAMSWEEP_JOURNAL`, as given (`JournalStore::parse` reads it).
     pub journal: Option<String>,
+    /// `IAMSWEEP_REPORTS`: the prefix of the reports.
+    pub reports: Option<S3Uri>,
     /// `IAMSWEEP_SAFETY_MARGIN_SECONDS`, bounds checked (default 120 s).
     pub safety_margin: Duration,
     /// The numbers the variables give (`IAMSWEEP_RATE`...), over the config's.
@@ -66,6 +68,7 @@ impl EnvSettings {
             enforce: lookup(env_vars::ENFORCE).is_some_and(|value| value.trim() == "true"),
             state: s3(env_vars::STATE)?,
             journal: lookup(env_vars::JOURNAL).filter(|text| !text.trim().is_empty()),
+            reports: s3(env_vars::REPORTS)?,
             safety_margin: Duration::from_secs(alone.safety_margin_seconds),
             overrides,
         })

@@ -101,7 +101,7 @@ pub async fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
     let results = applier.apply(&plan, OffsetDateTime::now_utc).await;
     let failed = print_results(&results);
     if results.iter().any(|result| !result.actions.is_empty() || result.status == Status::Failed) {
-        eprintln!(
+        crate::logging::status!(
             "journal: {} (run {}); undo with `iamsweep rollback --run {} --apply --journal {}`",
             journal.describe(),
             applier.run_id,
@@ -116,8 +116,10 @@ fn print_dry_run(plan: &Plan) {
     for entity in &plan.entities {
         let label = format!("{} {}", entity.kind.as_str(), entity.name);
         match entity.outcome {
-            Outcome::Change => println!("would change {label}: {}", describe(entity).join("; ")),
-            Outcome::Skipped => println!(
+            Outcome::Change => {
+                crate::stdout::out!("would change {label}: {}", describe(entity).join("; "))
+            }
+            Outcome::Skipped => crate::stdout::out!(
                 "skip {label}: {}",
                 entity.skips.iter().map(|skip| skip.reason.as_str()).collect::<Vec<_>>().join("; ")
             ),
@@ -125,10 +127,13 @@ fn print_dry_run(plan: &Plan) {
         }
     }
     let summary = &plan.summary;
-    eprintln!(
+    crate::logging::status!(
         "dry run, nothing written: {} entities would change ({} boundaries), {} unchanged, {} \
          skipped; add --apply to write",
-        summary.change, summary.restricted, summary.unchanged, summary.skipped
+        summary.change,
+        summary.restricted,
+        summary.unchanged,
+        summary.skipped
     );
 }
 
@@ -141,12 +146,12 @@ fn print_results(results: &[Applied]) -> usize {
         match result.status {
             Status::Changed => {
                 counts[0] += 1;
-                println!("changed {label}: {}", result.actions.join("; "));
+                crate::stdout::out!("changed {label}: {}", result.actions.join("; "));
             }
             Status::Unchanged => counts[1] += 1,
             Status::Skipped => {
                 counts[2] += 1;
-                println!("skipped {label}: {detail}");
+                crate::stdout::out!("skipped {label}: {detail}");
             }
             Status::Failed => {
                 counts[3] += 1;
@@ -155,13 +160,16 @@ fn print_results(results: &[Applied]) -> usize {
                 } else {
                     format!(" (done before the failure: {})", result.actions.join("; "))
                 };
-                println!("failed {label}: {detail}{done}");
+                crate::stdout::out!("failed {label}: {detail}{done}");
             }
         }
     }
-    eprintln!(
+    crate::logging::status!(
         "{} changed, {} unchanged, {} skipped, {} failed",
-        counts[0], counts[1], counts[2], counts[3]
+        counts[0],
+        counts[1],
+        counts[2],
+        counts[3]
     );
     counts[3]
 }

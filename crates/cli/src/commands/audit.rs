@@ -2,9 +2,6 @@
 
 use std::process::ExitCode;
 
-use iamsweep_core::analysis::analyze_owned;
-use time::OffsetDateTime;
-
 use crate::cli::{AuditArgs, LogFormat};
 use crate::settings::{AuditSettings, Targets};
 use crate::{accounts, logging, render, source};
@@ -19,12 +16,12 @@ pub async fn run(args: &AuditArgs, log_format: LogFormat) -> anyhow::Result<Exit
         let rollup = run
             .write_report(&settings, &rules, log_format, args.format, args.output.as_deref())
             .await?;
-        eprintln!("{}", accounts::rollup_line(&rollup));
+        super::wrote("audit report", args.format, args.output.as_deref());
+        crate::logging::status!("{}", accounts::rollup_line(&rollup));
         return Ok(ExitCode::SUCCESS);
     }
     let facts = source::obtain(&settings).await?;
-    let report =
-        analyze_owned(facts.snapshot, &settings.default_rules(), OffsetDateTime::now_utc());
+    let report = facts.analyze(&settings.default_rules());
     logging::report_records(&report, log_format);
     logging::warn_errors(&report);
     // Colour and the terminal's width for stdout only, never in a file.
@@ -35,5 +32,6 @@ pub async fn run(args: &AuditArgs, log_format: LogFormat) -> anyhow::Result<Exit
     super::emit(args.output.as_deref(), |out| {
         render::write_with(&report, args.format, out, &style)
     })?;
+    super::wrote("audit report", args.format, args.output.as_deref());
     Ok(ExitCode::SUCCESS)
 }

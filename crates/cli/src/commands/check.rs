@@ -7,10 +7,8 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
-use iamsweep_core::analysis::analyze_owned;
 use iamsweep_core::model::Status;
 use iamsweep_core::report::{AuditReport, Verdict};
-use time::OffsetDateTime;
 
 use crate::cli::{CheckArgs, CheckFormat, LogFormat};
 use crate::settings::{AuditSettings, Targets};
@@ -35,17 +33,20 @@ pub async fn run(args: &CheckArgs, log_format: LogFormat) -> anyhow::Result<Exit
              --save-snapshot FILE`"
         );
     }
-    let report = analyze_owned(facts.snapshot, &rules, OffsetDateTime::now_utc());
+    let report = facts.analyze(&rules);
     logging::report_records(&report, log_format);
     logging::warn_errors(&report);
     match args.format {
         CheckFormat::Json => super::emit(None, |out| render::json(&report, out))?,
+        CheckFormat::Html => {
+            super::emit(None, |out| Ok(out.write_all(render::html::check(&report).as_bytes())?))?
+        }
         CheckFormat::Text => {
             super::emit(None, |out| Ok(out.write_all(findings(&report).as_bytes())?))?
         }
     }
     let summary = &report.summary;
-    eprintln!(
+    crate::logging::status!(
         "{} of {} entities non-compliant, {} could not be evaluated",
         summary.verdict.non_compliant,
         summary.entities,
@@ -68,6 +69,9 @@ async fn run_accounts(
         CheckFormat::Json => {
             run.write_report(settings, rules, log_format, crate::cli::Format::Json, None).await?
         }
+        CheckFormat::Html => {
+            run.write_report(settings, rules, log_format, crate::cli::Format::Html, None).await?
+        }
         CheckFormat::Text => {
             // Each account's findings as soon as it is done, like the report.
             let mut out = accounts::Output::open(None)?;
@@ -88,7 +92,7 @@ async fn run_accounts(
             rollup
         }
     };
-    eprintln!("{}", accounts::rollup_line(&rollup));
+    crate::logging::status!("{}", accounts::rollup_line(&rollup));
     Ok(ExitCode::from(gate(
         rollup.verdict.non_compliant,
         rollup.failed + rollup.status.error + rollup.status.skipped,

@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod audit;
 pub mod check;
+pub mod completions;
 pub mod org;
 pub mod org_apply;
 pub mod org_audit;
@@ -32,10 +33,18 @@ pub fn emit(
                 .with_context(|| format!("cannot write the output file `{}`", path.display()))
         }
         None => {
-            let mut writer = BufWriter::new(std::io::stdout().lock());
+            let mut writer = BufWriter::new(crate::stdout::Stdout);
             write(&mut writer)
                 .and_then(|()| writer.flush().map_err(Into::into))
                 .context("cannot write to stdout")
         }
+    }
+}
+
+/// Says on stderr what `--output` wrote (`wrote audit report (json) to FILE`), unless
+/// `--quiet`: a file written in silence leaves the user wondering whether anything happened.
+pub fn wrote(what: &str, format: impl clap::ValueEnum, path: Option<&Path>) {
+    if let (Some(path), Some(format)) = (path, format.to_possible_value()) {
+        crate::logging::status!("wrote {what} ({}) to {}", format.get_name(), path.display());
     }
 }

@@ -84,6 +84,10 @@ impl OrgInputArgs {
         InputArgs {
             window_days: self.window_days,
             kinds: None,
+            // The org commands judge services per OU, not per entity: no selection.
+            names: Vec::new(),
+            paths: Vec::new(),
+            tags: Vec::new(),
             granularity: None,
             attribute: false,
             snapshot: self.snapshot.clone(),

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use iamsweep_core::escalation::{EscalationPath, describe};
 use iamsweep_core::plan::{EntityPlan, Plan};
 
-use crate::enforce::{Aws, PlanArgs, PlanFormat, make_plan, resolve_settings};
+use crate::enforce::{Aws, PlanArgs, PlanFormat, make_plan_and_report, resolve_settings};
 use crate::settings::AuditSettings;
 
 /// Runs `plan`.
@@ -23,16 +23,21 @@ pub async fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         args.replace_foreign_boundaries,
     )
     .await?;
-    let plan = make_plan(&settings, &enforce, &aws).await?;
+    let (plan, report) = make_plan_and_report(&settings, &enforce, &aws).await?;
     if let Some(path) = &args.output {
         super::emit(Some(path), |out| {
             Ok(out.write_all(format!("{}\n", plan.to_json()).as_bytes())?)
         })?;
-        tracing::info!(path = %path.display(), "plan written");
+        super::wrote("plan", PlanFormat::Json, Some(path));
     }
-    super::emit(None, |out| Ok(out.write_all(render(&plan, args.format).as_bytes())?))?;
-    if args.format == PlanFormat::Json {
-        eprintln!("{}", summary_line(&plan));
+    let text = match args.format {
+        // The page shows every entity's usage beside its plan, so it needs the report too.
+        PlanFormat::Html => crate::render::html::plan(&report, &plan),
+        format => render(&plan, format),
+    };
+    super::emit(None, |out| Ok(out.write_all(text.as_bytes())?))?;
+    if matches!(args.format, PlanFormat::Json | PlanFormat::Html) {
+        crate::logging::status!("{}", summary_line(&plan));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -45,6 +50,9 @@ pub fn render(plan: &Plan, format: PlanFormat) -> String {
             crate::render::plan::table(plan, &crate::render::text::Style::stdout())
         }
         PlanFormat::Markdown => crate::render::plan::markdown(plan),
+        PlanFormat::Html => {
+            unreachable!("`run` renders the HTML plan with its report (render::html::plan)")
+        }
     }
 }
 

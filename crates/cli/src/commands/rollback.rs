@@ -107,29 +107,29 @@ pub async fn run(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
                 restore(&context, target, &rollback, entity, &label, args.apply).await
             }
             (Decision::NothingToRestore, _) => {
-                println!(
+                crate::stdout::out!(
                     "already restored {label}: it carries no iamsweep boundary and no previous-boundary tag"
                 );
                 Outcome::AlreadyRestored
             }
             (Decision::LeftAlone(reason), _) => {
-                println!("left alone {label}: {reason}");
+                crate::stdout::out!("left alone {label}: {reason}");
                 Outcome::LeftAlone
             }
             (Decision::Restore(_), None) => {
-                println!("left alone {label}: it no longer exists");
+                crate::stdout::out!("left alone {label}: it no longer exists");
                 Outcome::LeftAlone
             }
         };
         summary.add(outcome);
     }
     for arn in &selection.not_journaled {
-        println!(
+        crate::stdout::out!(
             "note: `{arn}` carries an iamsweep boundary the journal does not record; not touched \
              (roll it back with `--entity {arn}` if it should be)"
         );
     }
-    eprintln!("{}", summary.line(!args.apply));
+    crate::logging::status!("{}", summary.line(!args.apply));
     Ok(if summary.complete() { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
@@ -154,7 +154,7 @@ async fn restore(
     let default = match current_default(&aws.clients.iam, &aws.pace, &aws.retry, rollback).await {
         Ok(default) => default,
         Err(error) => {
-            println!("failed {label}: nothing written: {error}");
+            crate::stdout::out!("failed {label}: nothing written: {error}");
             return Outcome::Failed;
         }
     };
@@ -162,23 +162,23 @@ async fn restore(
     let steps = match verdict(target, entity, context.caller, planned, context.scope) {
         Verdict::Write(steps) => steps,
         Verdict::AlreadyRestored => {
-            println!("already restored {label}");
+            crate::stdout::out!("already restored {label}");
             return Outcome::AlreadyRestored;
         }
         Verdict::LeftAlone(reason) => {
-            println!("left alone {label}: {reason}");
+            crate::stdout::out!("left alone {label}: {reason}");
             return Outcome::LeftAlone;
         }
     };
     let described =
         |steps: &[Step]| steps.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
     let outcome = if !apply {
-        println!("would restore {label}: {}", described(&steps));
+        crate::stdout::out!("would restore {label}: {}", described(&steps));
         Outcome::Restored
     } else {
         let executed = execute(&aws.clients.iam, &aws.pace, &aws.retry, entity, &steps).await;
         if executed.failed.is_empty() && executed.not_tried.is_empty() {
-            println!("restored {label}: {}", described(&steps));
+            crate::stdout::out!("restored {label}: {}", described(&steps));
             Outcome::Restored
         } else {
             let failures: Vec<String> = executed
@@ -197,14 +197,17 @@ async fn restore(
             } else {
                 described(&executed.done)
             };
-            println!("failed {label}: restored {done}; not restored: {}", failures.join("; "));
+            crate::stdout::out!(
+                "failed {label}: restored {done}; not restored: {}",
+                failures.join("; ")
+            );
             Outcome::Failed
         }
     };
     if let Some(policy) = &rollback.delete_policy
         && !matches!(&rollback.boundary, BoundaryRestore::Put(arn) if arn == policy)
     {
-        println!(
+        crate::stdout::out!(
             "note: `{policy}` was created by iamsweep for {label} and is no longer its boundary; \
              iamsweep never deletes policies: delete it yourself once nothing uses it"
         );

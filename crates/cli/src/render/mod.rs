@@ -1,6 +1,7 @@
-//! Rendering an audit report: table, JSON, CSV, Markdown.
+//! Rendering an audit report: table, JSON, CSV, Markdown, HTML.
 
 mod csv;
+pub mod html;
 mod markdown;
 pub mod plan;
 mod table;
@@ -31,6 +32,7 @@ pub fn write_with(
         Format::Json => json(report, out)?,
         Format::Csv => out.write_all(csv::render(report)?.as_bytes())?,
         Format::Markdown => out.write_all(markdown::render(report).as_bytes())?,
+        Format::Html => out.write_all(html::audit(report).as_bytes())?,
     }
     Ok(())
 }
@@ -94,12 +96,13 @@ fn risk_lines(report: &AuditReport) -> Vec<String> {
         .collect()
 }
 
-/// One line summing the report up.
+/// One line summing the report up. The collection's figures are this run's for a live audit;
+/// from a saved snapshot they are that snapshot's, and said so.
 fn summary_line(report: &AuditReport) -> String {
     let summary = &report.summary;
-    format!(
+    let counts = format!(
         "{} entities in account {} (window {} days): {} compliant, {} non-compliant, {} errors, \
-         {} skipped; {} calls, {} throttles, {:.1} s",
+         {} skipped",
         summary.entities,
         report.account_id,
         report.window_days,
@@ -107,8 +110,20 @@ fn summary_line(report: &AuditReport) -> String {
         summary.verdict.non_compliant,
         summary.status.error,
         summary.status.skipped,
-        summary.calls,
-        summary.throttles,
-        summary.wall_seconds,
+    );
+    if let Some(at) = report.snapshot_collected_at {
+        let at = at
+            .replace_nanosecond(0)
+            .unwrap_or(at)
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        return format!(
+            "{counts}; from a snapshot collected at {at} ({} calls, {} throttles)",
+            summary.calls, summary.throttles
+        );
+    }
+    format!(
+        "{counts}; {} calls, {} throttles, {:.1} s",
+        summary.calls, summary.throttles, summary.wall_seconds
     )
 }

@@ -50,9 +50,12 @@ impl Style {
         } else {
             columns
         };
-        let no_colour = std::env::var_os(env_vars::NO_COLOR).is_some_and(|value| !value.is_empty())
-            || std::env::var_os("TERM").is_some_and(|term| term == "dumb");
-        Style { width: width.map(|width| width.max(MIN_WIDTH)), colour: terminal && !no_colour }
+        let colour = crate::logging::colour(
+            terminal,
+            std::env::var_os(env_vars::NO_COLOR).as_deref(),
+            std::env::var_os("TERM").as_deref(),
+        );
+        Style { width: width.map(|width| width.max(MIN_WIDTH)), colour }
     }
 
     /// `text` in `colour` when colouring, as is otherwise.

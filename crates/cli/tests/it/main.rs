@@ -23,11 +23,17 @@
 //! - `rollback`: rollback against a hostile journal and tags, the caller, a shared S3 journal;
 //! - `idle`: idle users and roles (`RoleLastUsed` included) in every format and `--fail-on idle`;
 //! - `layout`: the demo's audit and plan tables at 80 and 200 columns, Markdown, colour only on
-//!   a terminal and never with `NO_COLOR`.
+//!   a terminal and never with `NO_COLOR`;
+//! - `selection`: `--kinds`, `--name`, `--path`, `--tag` on live and snapshot inputs alike, jobs
+//!   only for the selected entities, hostile values, `apply --plan` refusing them;
+//! - `conventions`: completions, `--quiet`, `--version`, a closed stdout, no ANSI off a
+//!   terminal, help defaults, `--output` confirmation, config-relative lists, credential errors
+//!   naming the profile, the SDK's warnings kept out, offline figures.
 
 mod accounts;
 mod audit;
 mod boundary;
+mod conventions;
 mod enforce;
 mod idle;
 mod inputs;
@@ -35,6 +41,7 @@ mod layout;
 mod org;
 mod rollback;
 mod sdk;
+mod selection;
 mod sessions;
 mod sim;
 mod strict_inputs;

@@ -51,6 +51,8 @@ async fn the_step_functions_stub_answers_as_the_handler_does() {
             ("IAMSWEEP_JOURNAL", "s3://state/journal"),
             ("IAMSWEEP_STATE", "s3://state/iamsweep"),
             ("IAMSWEEP_SAFETY_MARGIN_SECONDS", "0"),
+            // As the template sets it: the answers then list the reports written.
+            ("IAMSWEEP_REPORTS", "s3://state/iamsweep/stack/reports"),
         ])
         .await;
     let payload =

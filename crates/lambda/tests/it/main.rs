@@ -10,12 +10,14 @@
 //!   CLI, the RDK) replayed through the handler; error kinds and account ids of answers;
 //! - `deadline`: a run cut short before its writes, resumed by the next one with nothing lost
 //!   or done twice; old and broken markers;
-//! - `settings`: the CLI's resolver and bounds, and strict list files from S3.
+//! - `settings`: the CLI's resolver and bounds, and strict list files from S3;
+//! - `reports`: JSON and HTML reports in S3 from scheduled and fan-out runs.
 
 mod config_events;
 mod deadline;
 mod events;
 mod fan_out_answers;
 mod policy;
+mod reports;
 mod settings;
 mod sim;

@@ -153,6 +153,7 @@ async fn the_templates_grant_exactly_what_the_function_calls() {
             ("IAMSWEEP_STATE", "s3://state/iamsweep"),
             ("IAMSWEEP_JOURNAL", "s3://state/journal"),
             ("IAMSWEEP_ENFORCE", "true"),
+            ("IAMSWEEP_REPORTS", "s3://state/iamsweep/reports"),
         ])
         .await;
     let scheduled = json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
