@@ -459,6 +459,6 @@ async fn policies_granting(
 }
 
 /// A wait of 80..120% of `wait`, so polls of jobs started together spread out.
-fn jittered(wait: Duration) -> Duration {
+pub fn jittered(wait: Duration) -> Duration {
     wait.mul_f64(0.8 + fastrand::f64() * 0.4)
 }

@@ -16,6 +16,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use iamsweep_core::journal::{JournalEntry, check_entry, entry_account, parse_entry};
+use iamsweep_core::org::journal::{
+    ORG_JOURNAL_SCHEMA, OrgJournalEntry, check_org_entry, parse_org_entry, schema_of,
+};
 use time::OffsetDateTime;
 
 use crate::error::CallError;
@@ -134,10 +137,33 @@ impl JournalStore {
             place: self.describe(),
             message: format!("`{}` is not a user or role ARN", entry.arn),
         })?;
+        self.append_line(pace, account, &entry.run_id, &line, sequence).await
+    }
+
+    /// Records an SCP entry ([`OrgJournalEntry`]) as [`JournalStore::append`] records a
+    /// boundary entry, under the management account's folder, beside its boundary runs.
+    pub async fn append_org(
+        &self,
+        pace: &Pace,
+        entry: &OrgJournalEntry,
+        sequence: usize,
+    ) -> Result<(), JournalError> {
+        let line = serde_json::to_string(entry).expect("a journal entry always serialises");
+        self.append_line(pace, &entry.management_account_id, &entry.run_id, &line, sequence).await
+    }
+
+    async fn append_line(
+        &self,
+        pace: &Pace,
+        account: &str,
+        run_id: &str,
+        line: &str,
+        sequence: usize,
+    ) -> Result<(), JournalError> {
         match self {
             JournalStore::Dir(dir) => {
                 let dir = dir.join(account);
-                let file = dir.join(format!("{}.jsonl", entry.run_id));
+                let file = dir.join(format!("{run_id}.jsonl"));
                 let io = |source| JournalError::File { path: file.clone(), source };
                 std::fs::create_dir_all(&dir).map_err(io)?;
                 // Append only: an existing file gains a line, never loses one.
@@ -151,7 +177,7 @@ impl JournalStore {
                 out.sync_data().map_err(io)
             }
             JournalStore::S3 { s3, prefix } => {
-                let folder = format!("{}{account}/{}/", prefix.key, entry.run_id);
+                let folder = format!("{}{account}/{run_id}/", prefix.key);
                 for attempt in 0..S3_NAME_ATTEMPTS {
                     let name = if attempt == 0 {
                         format!("{sequence:06}.json")
@@ -161,7 +187,7 @@ impl JournalStore {
                     };
                     let uri =
                         S3Uri { bucket: prefix.bucket.clone(), key: format!("{folder}{name}") };
-                    if s3.create_text(pace, &uri, &line).await? {
+                    if s3.create_text(pace, &uri, line).await? {
                         return Ok(());
                     }
                     tracing::warn!(key = %uri, "journal object exists already; writing under another name");
@@ -189,11 +215,46 @@ impl JournalStore {
         boundary_path: &str,
     ) -> Result<Vec<JournalEntry>, JournalError> {
         let mut entries = Vec::new();
-        let check = |entry: JournalEntry, place: &dyn Fn() -> String| {
-            check_entry(&entry, account_id, boundary_path)
-                .map(|()| entry)
-                .map_err(|message| JournalError::Invalid { place: place(), message })
-        };
+        for (place, text) in self.read_lines(pace, account_id).await? {
+            // SCP entries share the store; `org rollback` reads them, not this.
+            if schema_of(&text).as_deref() == Some(ORG_JOURNAL_SCHEMA) {
+                continue;
+            }
+            let invalid = |message| JournalError::Invalid { place: place.clone(), message };
+            let entry = parse_entry(&text).map_err(invalid)?;
+            check_entry(&entry, account_id, boundary_path).map_err(invalid)?;
+            entries.push(entry);
+        }
+        Ok(entries)
+    }
+
+    /// Every SCP entry of the management account `account_id`, each checked with
+    /// [`check_org_entry`] before it is returned (boundary entries are left out).
+    pub async fn read_org(
+        &self,
+        pace: &Pace,
+        account_id: &str,
+    ) -> Result<Vec<OrgJournalEntry>, JournalError> {
+        let mut entries = Vec::new();
+        for (place, text) in self.read_lines(pace, account_id).await? {
+            if schema_of(&text).as_deref() != Some(ORG_JOURNAL_SCHEMA) {
+                continue;
+            }
+            let invalid = |message| JournalError::Invalid { place: place.clone(), message };
+            let entry = parse_org_entry(&text).map_err(invalid)?;
+            check_org_entry(&entry, account_id).map_err(invalid)?;
+            entries.push(entry);
+        }
+        Ok(entries)
+    }
+
+    /// Every entry's text of `account_id`, with where it was read (file and line, or object).
+    async fn read_lines(
+        &self,
+        pace: &Pace,
+        account_id: &str,
+    ) -> Result<Vec<(String, String)>, JournalError> {
+        let mut lines = Vec::new();
         match self {
             JournalStore::Dir(dir) => {
                 let mut files = jsonl_files(dir)?;
@@ -205,10 +266,7 @@ impl JournalStore {
                         if line.trim().is_empty() {
                             continue;
                         }
-                        let place = || format!("{}:{}", file.display(), index + 1);
-                        let entry = parse_entry(line)
-                            .map_err(|message| JournalError::Invalid { place: place(), message })?;
-                        entries.push(check(entry, &place)?);
+                        lines.push((format!("{}:{}", file.display(), index + 1), line.to_string()));
                     }
                 }
             }
@@ -223,14 +281,11 @@ impl JournalStore {
                     }
                     let uri = S3Uri { bucket: prefix.bucket.clone(), key };
                     let text = s3.get_text(pace, &uri).await?;
-                    let place = || uri.to_string();
-                    let entry = parse_entry(&text)
-                        .map_err(|message| JournalError::Invalid { place: place(), message })?;
-                    entries.push(check(entry, &place)?);
+                    lines.push((uri.to_string(), text));
                 }
             }
         }
-        Ok(entries)
+        Ok(lines)
     }
 }
 

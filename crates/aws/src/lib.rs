@@ -12,6 +12,8 @@
 //!   directory or S3, via [`s3`]) before each change, and [`rollback`] undoes it; [`location`]
 //!   reads list files from disk or `s3://`;
 //! - [`securityhub`] reads iamsweep's findings in Security Hub and imports the report's;
+//! - Organizations: [`org`] reads the tree and one access report per OU and account into an
+//!   Organization snapshot, and reads and writes iamsweep's SCPs (journaled in [`journal`]);
 //! - every decision made from what it gathers lives in `iamsweep-core`.
 
 pub mod accounts;
@@ -29,6 +31,7 @@ pub mod journal;
 pub mod live;
 pub mod location;
 pub mod logs;
+pub mod org;
 pub mod pace;
 pub mod retry;
 pub mod rollback;

@@ -52,6 +52,9 @@ pub enum Command {
     /// Give bounded users and roles back the services their iamsweep boundary denied them
     /// since it was attached (only with `--apply`).
     Heal(crate::commands::heal::HealArgs),
+    /// Service control policies per OU from Organizations access reports: `org audit`,
+    /// `org plan`, `org apply`, `org rollback` (management account credentials).
+    Org(crate::commands::org::OrgArgs),
     /// Print a shell completion script for bash, zsh, fish or powershell on stdout.
     Completions(CompletionsArgs),
 }

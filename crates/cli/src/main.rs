@@ -45,6 +45,7 @@ fn main() -> ExitCode {
             Command::Apply(args) => commands::apply::run(args).await,
             Command::Rollback(args) => commands::rollback::run(args).await,
             Command::Heal(args) => commands::heal::run(args).await,
+            Command::Org(args) => commands::org::run(args).await,
             Command::Completions(args) => Ok(commands::completions::run(args)),
             Command::Findings(args) => commands::findings::run(args).await,
         }

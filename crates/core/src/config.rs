@@ -27,6 +27,28 @@ pub struct Config {
     /// `[guardrails]`: what `plan` and `apply` never touch, and how much one run may change.
     #[serde(default)]
     pub guardrails: GuardrailsConfig,
+    /// `[org]`: the service control policies of `org plan` and `org apply`.
+    #[serde(default)]
+    pub org: OrgConfig,
+}
+
+/// `[org]`: resolved by [`crate::org::settings::OrgSettings::resolve`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgConfig {
+    /// OU ids, OU names or account ids whose OUs are left alone (default none).
+    pub exclude: Option<Vec<String>>,
+    /// Namespaces never denied; replaces the default list when given
+    /// ([`crate::org::settings::DEFAULT_ALWAYS_ALLOW`]).
+    pub always_allow: Option<Vec<String>>,
+    /// ARN patterns exempted by the SCP's `Condition`, such as break-glass roles (default none).
+    pub exempt_principals: Option<Vec<String>>,
+    /// Accounts that joined fewer days ago make their OU wait (default: the window).
+    pub min_account_age_days: Option<u32>,
+    /// At most this many OUs changed per run (default 5).
+    pub max_changes: Option<usize>,
+    /// Give the root an SCP too (default false).
+    pub include_root: Option<bool>,
 }
 
 /// `[tags]`.

@@ -35,6 +35,9 @@
 //! dates), [`notice`] announces a restriction before making it, and [`heal`] gives a bounded
 //! entity back at once a service its boundary denied it since it was attached.
 //!
+//! Organizations: [`org`] holds the SCP per OU, from the Organization snapshot through its
+//! analysis, synthesis, plan and verification to its journal entries and rollback steps.
+//!
 //! ```
 //! use iamsweep_core::analysis::classify;
 //! use iamsweep_core::report::ServiceState;
@@ -67,6 +70,7 @@ pub mod json_document;
 pub mod lists;
 pub mod model;
 pub mod notice;
+pub mod org;
 pub mod plan;
 pub mod policy_document;
 pub mod policy_eval;

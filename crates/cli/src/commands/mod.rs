@@ -6,6 +6,10 @@ pub mod check;
 pub mod completions;
 pub mod findings;
 pub mod heal;
+pub mod org;
+pub mod org_apply;
+pub mod org_audit;
+pub mod org_rollback;
 pub mod plan;
 pub mod rollback;
 

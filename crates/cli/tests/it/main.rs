@@ -20,6 +20,9 @@
 //! - `findings`: `audit --format asff|ocsf` and `check --min-severity` exit codes;
 //! - `action_level`: action-level boundaries: an EC2-heavy role's fitting boundary read back
 //!   and evaluated, a service that does not fit at service level, an edit of that refused;
+//! - `org`: `org audit | plan | apply | rollback` against an Organization of six OUs (one
+//!   nested) and ten accounts, read back through the Organizations SDK, and the permissions
+//!   README lists for them;
 //! - `rollback`: rollback against a hostile journal and tags, the caller, a shared S3 journal;
 //! - `idle`: idle users and roles (`RoleLastUsed` included) in every format and `--fail-on idle`;
 //! - `layout`: the demo's audit and plan tables at 80 and 200 columns, Markdown, colour only on
@@ -47,6 +50,7 @@ mod idle;
 mod inputs;
 mod keepright;
 mod layout;
+mod org;
 mod rollback;
 mod sdk;
 mod securityhub;

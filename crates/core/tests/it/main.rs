@@ -9,6 +9,8 @@
 //! - `documents`: boundary documents as insta snapshots, evaluated with `policy_eval` against
 //!   the escapes they must deny (and a mutation test of their protective statements);
 //! - `findings`: the demo snapshot's findings (insta) and the ASFF limits and mappings;
+//! - `org`: SCPs per OU: the synthesis property (proven with `policy_eval`), plan guardrails,
+//!   the verifier refusing edited plans and hostile snapshots;
 //! - `plan`: scenarios of `build_plan`, its checks, and the round trip through JSON;
 //! - `properties`: proptest properties of boundaries, plans and tag values;
 //! - `resolve`: the settings resolver's bounds, sources and precedence;
@@ -18,6 +20,7 @@
 mod action_level;
 mod documents;
 mod findings;
+mod org;
 mod plan;
 mod properties;
 mod resolve;
