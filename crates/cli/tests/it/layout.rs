@@ -49,9 +49,15 @@ fn the_demo_plan_at_80_and_200_columns_shows_what_each_boundary_keeps_and_remove
     // boundary policies and the caller, and writes nothing.
     let sim = Sim::builder(repo_root().join("iamsim/scenarios/example.json")).start();
     let demo = demo();
+    // The demo snapshot predates grant dates, so grace would keep every grant as new; this
+    // test is about what a restricting plan looks like.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("no-grace.toml");
+    std::fs::write(&config, "[boundary]\ngrace_days = 0\n").unwrap();
+    let config = config.to_str().unwrap().to_string();
     let plan = |format: &str, columns: &str| {
         text(sim.iamsweep_env(
-            &["plan", "--snapshot", &demo, "--format", format],
+            &["plan", "--snapshot", &demo, "--config", &config, "--format", format],
             &[("COLUMNS", columns)],
         ))
     };
