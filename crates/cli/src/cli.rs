@@ -266,3 +266,55 @@ fn parse_account_id(text: &str) -> Result<String, String> {
         Err(format!("expected a 12-digit account id, found `{text}`"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Whether clap's help shows the argument's default as `[default: ...]` (as clap's help
+    /// template decides: an argument that takes a value, with a default, not hidden).
+    fn clap_shows_default(arg: &clap::Arg) -> bool {
+        arg.get_action().takes_values()
+            && !arg.is_hide_default_value_set()
+            && !arg.get_default_values().is_empty()
+    }
+
+    /// Every argument of `command` and of its subcommands, depth first, named by its path.
+    fn walk(command: &clap::Command, path: &str, out: &mut Vec<(String, clap::Arg)>) {
+        for arg in command.get_arguments() {
+            out.push((format!("{path} --{}", arg.get_id()), arg.clone()));
+        }
+        for sub in command.get_subcommands() {
+            walk(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    // Regression (issue 10, item 7): `apply --help` and `org apply|rollback --help` showed
+    // `[default: ./iamsweep-journal]` twice, the doc comment repeating clap's `default_value`.
+    #[test]
+    fn every_default_is_shown_once_in_help() {
+        let mut arguments = Vec::new();
+        walk(&Cli::command(), "iamsweep", &mut arguments);
+        assert!(arguments.len() > 100, "the walk reaches every subcommand");
+        let mut problems = Vec::new();
+        for (name, arg) in arguments {
+            let help: String = [arg.get_help(), arg.get_long_help()]
+                .into_iter()
+                .flatten()
+                .map(|text| text.to_string())
+                .collect::<Vec<_>>()
+                .join("\n");
+            let in_prose = help.matches("[default:").count();
+            if clap_shows_default(&arg) {
+                if help.to_lowercase().contains("default") {
+                    problems.push(format!("{name}: clap shows the default, the help says it too"));
+                }
+            } else if in_prose > 1 {
+                problems.push(format!("{name}: the help shows a default {in_prose} times"));
+            }
+        }
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+}

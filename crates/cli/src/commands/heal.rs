@@ -35,7 +35,7 @@ pub struct HealArgs {
     #[arg(long)]
     pub apply: bool,
     /// Journal location: a directory or `s3://bucket/prefix`; tells when each boundary was
-    /// attached, and records each widening [default: ./iamsweep-journal].
+    /// attached, and records each widening.
     #[arg(long, value_name = "DIR_OR_S3_URI", default_value = DEFAULT_JOURNAL)]
     pub journal: String,
     /// A TOML configuration file (the boundary path, the guardrails).

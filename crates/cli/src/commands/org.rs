@@ -175,7 +175,7 @@ pub struct OrgApplyArgs {
     /// At most this many OUs changed in this run [default: `[org] max_changes`, else 5].
     #[arg(long, value_name = "N")]
     pub max_changes: Option<usize>,
-    /// Journal location: a directory or `s3://bucket/prefix` [default: ./iamsweep-journal].
+    /// Journal location: a directory or `s3://bucket/prefix`.
     #[arg(long, value_name = "DIR_OR_S3_URI", default_value = DEFAULT_JOURNAL)]
     pub journal: String,
 }
@@ -196,7 +196,7 @@ pub struct OrgRollbackArgs {
     /// Really write. Without it, print what would be written and write nothing.
     #[arg(long)]
     pub apply: bool,
-    /// Journal location: a directory or `s3://bucket/prefix` [default: ./iamsweep-journal].
+    /// Journal location: a directory or `s3://bucket/prefix`.
     #[arg(long, value_name = "DIR_OR_S3_URI", default_value = DEFAULT_JOURNAL)]
     pub journal: String,
     /// A TOML configuration file (for `[audit] rate`).

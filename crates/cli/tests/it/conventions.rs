@@ -137,8 +137,23 @@ fn logs_to_a_file_or_pipe_carry_no_ansi_and_quiet_keeps_only_errors() {
 
 #[test]
 fn each_default_is_shown_once_in_help() {
-    for command in ["audit", "check", "plan", "apply", "rollback", "completions"] {
-        let output = iamsweep(&[command, "--help"]);
+    // The whole tree is walked by a unit test (`cli::tests`); this checks the help as printed.
+    for command in [
+        "audit",
+        "check",
+        "plan",
+        "apply",
+        "rollback",
+        "heal",
+        "completions",
+        "org audit",
+        "org plan",
+        "org apply",
+        "org rollback",
+    ] {
+        let mut args: Vec<&str> = command.split(' ').collect();
+        args.push("--help");
+        let output = iamsweep(&args);
         assert_code(&output, 0);
         let help = stdout(&output);
         // One block per flag: from a line starting with `-` to the next.
@@ -155,8 +170,11 @@ fn each_default_is_shown_once_in_help() {
         }
     }
     // Regression: `apply --help` showed `[default: ./iamsweep-journal]` twice.
-    let help = stdout(&iamsweep(&["apply", "--help"]));
-    assert_eq!(help.matches("[default: ./iamsweep-journal]").count(), 1, "{help}");
+    // Regression: so did `org apply`, `org rollback` and `heal`.
+    for command in [&["apply"][..], &["org", "apply"], &["org", "rollback"], &["heal"]] {
+        let help = stdout(&iamsweep(&[command, &["--help"]].concat()));
+        assert_eq!(help.matches("[default: ./iamsweep-journal]").count(), 1, "{help}");
+    }
 }
 
 #[test]
