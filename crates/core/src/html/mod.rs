@@ -91,8 +91,7 @@ impl HtmlWriter {
              <option value=\"NON_COMPLIANT\">non-compliant</option>\
              <option value=\"COMPLIANT\">compliant</option><option value=\"error\">error</option>\
              <option value=\"skipped\">skipped</option></select></label>\
-             <span><output id=\"shown\"></output> shown</span></div>\n\
-             <table id=\"entity-table\">\n",
+             <span><output id=\"shown\"></output> shown</span></div>\n",
         );
         out.push_str(&entity::header(columns));
         out.push_str("<tbody>\n");
