@@ -26,6 +26,7 @@ use iamsweep_aws::collector::NoProgress;
 use iamsweep_aws::pace::Pace;
 use iamsweep_core::analysis::analyze_owned;
 use iamsweep_core::compliance::Rules;
+use iamsweep_core::html::ReportKind;
 use iamsweep_core::rollup::{ACCOUNTS_SCHEMA, AccountEntry, Rollup};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -120,14 +121,15 @@ impl AccountRun {
     }
 
     /// Audits the accounts and writes the document in `format` to `output` (stdout when
-    /// `None`), each account as it completes. Exactly one account, audited, keeps the
-    /// single-account report in every format.
+    /// `None`), each account as it completes; an HTML page is titled for `command`. Exactly one
+    /// account, audited, keeps the single-account report in every format.
     pub async fn write_report(
         self,
         settings: &AuditSettings,
         rules: &Rules,
         log_format: LogFormat,
         format: Format,
+        command: ReportKind,
         output: Option<&Path>,
     ) -> anyhow::Result<Rollup> {
         if self.ids.len() == 1 {
@@ -141,11 +143,16 @@ impl AccountRun {
                 .await?;
             let mut out = Output::open(output)?;
             match only {
+                Some(AccountEntry { report: Some(audit), .. }) if format == Format::Html => {
+                    let page = iamsweep_core::html::audit_page(&audit, command);
+                    out.write(|out| Ok(out.write_all(page.as_bytes())?))?;
+                }
                 Some(AccountEntry { report: Some(audit), .. }) => {
                     out.write(|out| render::write(&audit, format, out))?;
                 }
                 only => out.write(|out| {
-                    let mut writer = DocumentWriter::start(out, format, OffsetDateTime::now_utc())?;
+                    let mut writer =
+                        DocumentWriter::start(out, format, command, OffsetDateTime::now_utc())?;
                     if let Some(entry) = &only {
                         writer.account(out, entry)?;
                     }
@@ -157,8 +164,8 @@ impl AccountRun {
         }
         // Opened before the first account completes, so that each is written as it does.
         let mut out = Output::open(output)?;
-        let mut writer =
-            out.write(|out| DocumentWriter::start(out, format, OffsetDateTime::now_utc()))?;
+        let mut writer = out
+            .write(|out| DocumentWriter::start(out, format, command, OffsetDateTime::now_utc()))?;
         let rollup = self
             .audit(settings, rules, log_format, |entry| {
                 out.write(|out| writer.account(out, &entry))
@@ -227,10 +234,11 @@ pub struct DocumentWriter {
 
 impl DocumentWriter {
     /// Writes what comes before the first account (for JSON: `schema`, `generated_at` and the
-    /// opening of `accounts`).
+    /// opening of `accounts`; for HTML the page's head, titled for `command`).
     pub fn start(
         out: &mut dyn Write,
         format: Format,
+        command: ReportKind,
         generated_at: OffsetDateTime,
     ) -> anyhow::Result<Self> {
         if format == Format::Json {
@@ -243,11 +251,7 @@ impl DocumentWriter {
             )?;
         }
         let html = if format == Format::Html {
-            let (writer, head) = render::html::HtmlWriter::start(
-                iamsweep_core::html::ReportKind::Audit,
-                "accounts",
-                true,
-            );
+            let (writer, head) = render::html::HtmlWriter::start(command, "accounts", true);
             out.write_all(head.as_bytes())?;
             Some(writer)
         } else {
@@ -357,13 +361,14 @@ impl Write for Indented<'_> {
 /// The roll-up in one line, for stderr.
 pub fn rollup_line(rollup: &Rollup) -> String {
     format!(
-        "{} accounts: {} audited, {} not audited; {} entities, {} non-compliant, {} could not be \
-         evaluated",
+        "{} accounts: {} audited, {} not audited; {} entities, {} non-compliant, {} idle, {} \
+         could not be evaluated",
         rollup.accounts,
         rollup.audited,
         rollup.failed,
         rollup.entities,
         rollup.verdict.non_compliant,
+        rollup.idle,
         rollup.status.error + rollup.status.skipped
     )
 }
@@ -394,8 +399,13 @@ mod tests {
     fn streamed(format: Format, entries: &[AccountEntry]) -> (Vec<u8>, Rollup) {
         let mut out = Vec::new();
         let mut rollup = Rollup::default();
-        let mut writer =
-            DocumentWriter::start(&mut out, format, datetime!(2026-11-23 12:00 UTC)).unwrap();
+        let mut writer = DocumentWriter::start(
+            &mut out,
+            format,
+            ReportKind::Audit,
+            datetime!(2026-11-23 12:00 UTC),
+        )
+        .unwrap();
         for entry in entries {
             rollup.add(entry);
             writer.account(&mut out, entry).unwrap();
@@ -414,6 +424,38 @@ mod tests {
             assert_eq!(String::from_utf8(out.clone()).unwrap(), expected);
             let parsed: AccountsReport = serde_json::from_slice(&out).unwrap();
             assert_eq!(parsed, whole);
+        }
+    }
+
+    #[test]
+    fn the_rollup_sums_idle_entities() {
+        let entries = entries();
+        let idle: usize =
+            entries.iter().filter_map(|entry| entry.report.as_ref()).map(|r| r.summary.idle).sum();
+        assert!(idle > 0, "the demo has idle entities");
+        let (out, rollup) = streamed(Format::Json, &entries);
+        assert_eq!(rollup.idle, idle);
+        let parsed: AccountsReport = serde_json::from_slice(&out).unwrap();
+        assert_eq!(parsed.rollup.idle, idle);
+        assert!(rollup_line(&rollup).contains(&format!(", {idle} idle, ")), "{rollup:?}");
+    }
+
+    #[test]
+    fn a_many_accounts_page_is_titled_by_its_command() {
+        for (command, noun) in [(ReportKind::Audit, "audit"), (ReportKind::Check, "check")] {
+            let mut out = Vec::new();
+            let mut writer =
+                DocumentWriter::start(&mut out, Format::Html, command, OffsetDateTime::UNIX_EPOCH)
+                    .unwrap();
+            for entry in entries() {
+                writer.account(&mut out, &entry).unwrap();
+            }
+            writer.finish(&mut out, &Rollup::default()).unwrap();
+            let page = scraper::Html::parse_document(&String::from_utf8(out).unwrap());
+            let title = scraper::Selector::parse("head > title").unwrap();
+            let titles: Vec<String> =
+                page.select(&title).map(|title| title.text().collect()).collect();
+            assert_eq!(titles, [format!("iamsweep {noun}: accounts")]);
         }
     }
 

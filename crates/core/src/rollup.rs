@@ -67,6 +67,10 @@ pub struct Rollup {
     pub status: StatusCounts,
     /// Entities per verdict.
     pub verdict: VerdictCounts,
+    /// Idle entities (no service used within the window; see
+    /// [`crate::report::EntityReport::idle`]); absent from documents written before it.
+    #[serde(default)]
+    pub idle: usize,
     /// Non-compliant entities per severity.
     #[serde(default)]
     pub severity: SeverityCounts,
@@ -123,6 +127,7 @@ impl Rollup {
         self.status.skipped += summary.status.skipped;
         self.verdict.compliant += summary.verdict.compliant;
         self.verdict.non_compliant += summary.verdict.non_compliant;
+        self.idle += summary.idle;
         self.severity.add_all(&summary.severity);
         self.calls += summary.calls;
         self.throttles += summary.throttles;

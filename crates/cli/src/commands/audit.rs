@@ -27,7 +27,14 @@ pub async fn run(args: &AuditArgs, log_format: LogFormat) -> anyhow::Result<Exit
             accounts::AccountRun::resolve(&settings, settings.resolved.account_concurrency).await?;
         let rules = settings.default_rules();
         let rollup = run
-            .write_report(&settings, &rules, log_format, args.format, args.output.as_deref())
+            .write_report(
+                &settings,
+                &rules,
+                log_format,
+                args.format,
+                iamsweep_core::html::ReportKind::Audit,
+                args.output.as_deref(),
+            )
             .await?;
         super::wrote("audit report", args.format, args.output.as_deref());
         crate::logging::status!("{}", accounts::rollup_line(&rollup));

@@ -9,11 +9,12 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
+use iamsweep_core::html::ReportKind;
 use iamsweep_core::model::Status;
 use iamsweep_core::report::{AuditReport, SeverityCounts, Verdict};
 use iamsweep_core::risk::Severity;
 
-use crate::cli::{CheckArgs, CheckFormat, LogFormat};
+use crate::cli::{CheckArgs, CheckFormat, Format, LogFormat};
 use crate::settings::{AuditSettings, Targets};
 use crate::{accounts, logging, render, source};
 
@@ -89,10 +90,12 @@ async fn run_accounts(
     let minimum = args.min_severity.unwrap_or(Severity::Informational);
     let rollup = match args.format {
         CheckFormat::Json => {
-            run.write_report(settings, rules, log_format, crate::cli::Format::Json, None).await?
+            run.write_report(settings, rules, log_format, Format::Json, ReportKind::Check, None)
+                .await?
         }
         CheckFormat::Html => {
-            run.write_report(settings, rules, log_format, crate::cli::Format::Html, None).await?
+            run.write_report(settings, rules, log_format, Format::Html, ReportKind::Check, None)
+                .await?
         }
         CheckFormat::Text => {
             // Each account's findings as soon as it is done, like the report.

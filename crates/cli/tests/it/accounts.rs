@@ -165,6 +165,58 @@ fn check_fails_the_gate_on_findings_and_names_the_account_it_could_not_audit() {
     );
 }
 
+/// The text of the elements `selector` picks in `page`.
+fn texts(page: &scraper::Html, selector: &str) -> Vec<String> {
+    page.select(&scraper::Selector::parse(selector).unwrap())
+        .map(|element| element.text().collect())
+        .collect()
+}
+
+#[test]
+fn a_many_accounts_check_page_is_titled_check_and_counts_idle_entities() {
+    let sim = sim();
+    let accounts = format!("{MEMBER},{LOCKED}");
+    let run = |command: &str, format: &str| {
+        sim.iamsweep(&[
+            command,
+            "--accounts",
+            &accounts,
+            "--assume-role",
+            "Audit",
+            "--format",
+            format,
+            "--rate",
+            "500",
+        ])
+    };
+    let document = json(&run("audit", "json"));
+    let idle = document["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|entry| entry["report"]["entities"].as_array())
+        .flatten()
+        .filter(|entity| entity["idle"] == true)
+        .count();
+    assert!(idle > 0, "the scenario has idle entities");
+    // Regression: the roll-up did not sum `idle`.
+    assert_eq!(document["rollup"]["idle"], idle);
+
+    let output = run("check", "html");
+    assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&format!(" {idle} idle, ")), "{stderr}");
+    let page = scraper::Html::parse_document(&String::from_utf8_lossy(&output.stdout));
+    // Regression: a many-accounts `check` page was titled "audit".
+    assert_eq!(texts(&page, "head > title"), ["iamsweep check: accounts"]);
+    assert_eq!(texts(&page, "h1"), ["iamsweep check: 2 accounts"]);
+    let card = texts(&page, "#counts .card").into_iter().find(|card| card.ends_with("idle"));
+    assert_eq!(card, Some(format!("{idle}idle")));
+    let rows = texts(&page, "#entity-table > tbody > tr > td:nth-child(3)");
+    assert!(!rows.is_empty() && rows.iter().all(|account| account == MEMBER), "{rows:?}");
+    assert!(texts(&page, "#failed-accounts")[0].contains(LOCKED));
+}
+
 #[test]
 fn accounts_need_a_role_and_twelve_digits() {
     let output = crate::sim::iamsweep(&["audit", "--accounts", MEMBER]);
@@ -274,6 +326,7 @@ fn org_streamed_json_has_every_account_and_a_rollup_that_sums_them() {
             ("skipped", &summary["status"]["skipped"]),
             ("COMPLIANT", &summary["verdict"]["COMPLIANT"]),
             ("NON_COMPLIANT", &summary["verdict"]["NON_COMPLIANT"]),
+            ("idle", &summary["idle"]),
             ("calls", &summary["calls"]),
             ("throttles", &summary["throttles"]),
         ] {
@@ -292,10 +345,13 @@ fn org_streamed_json_has_every_account_and_a_rollup_that_sums_them() {
     assert_eq!(rollup["verdict"]["NON_COMPLIANT"], sums["NON_COMPLIANT"]);
     assert_eq!(rollup["calls"], sums["calls"]);
     assert_eq!(rollup["throttles"], sums["throttles"]);
+    // Regression: the roll-up did not sum `idle`.
+    assert_eq!(rollup["idle"], sums["idle"]);
     // tidy used everything it was granted; each devN never used sqs.
     assert!(sums["COMPLIANT"] >= 1 && sums["NON_COMPLIANT"] >= 4, "{sums:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("6 accounts: 5 audited, 1 not audited"), "{stderr}");
+    assert!(stderr.contains(&format!(" {} idle, ", sums["idle"])), "{stderr}");
 }
 
 #[test]

@@ -13,6 +13,8 @@
 //!   with zero writes;
 //! - `enforce`: plan, apply and rollback read back through the SDK: exact boundaries, guardrails,
 //!   idempotence, the five-version limit, refused plans, throttling and failures, S3 lists;
+//! - `plan_html`: `plan --format html` read back with an HTML parser: each boundary's keeps
+//!   and removes, the base actions only mark, nothing outside the page, no write;
 //! - `verify`: edited, future-dated, twice-listed plans and old snapshots refused with zero
 //!   writes; the version deleted at five is the one the dry run names;
 //! - `boundary`: boundaries of entities that used IAM: the containing document read back
@@ -51,6 +53,7 @@ mod inputs;
 mod keepright;
 mod layout;
 mod org;
+mod plan_html;
 mod rollback;
 mod sdk;
 mod securityhub;

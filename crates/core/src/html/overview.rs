@@ -56,6 +56,8 @@ pub struct Overview {
     failed: Vec<(String, String)>,
     status: StatusCounts,
     verdict: VerdictCounts,
+    /// Entities that used no service within the window ([`crate::report::EntityReport::idle`]).
+    idle: usize,
     coverage: [usize; 11],
     without_coverage: usize,
     /// namespace -> (entities leaving it unused, entities leaving it stale).
@@ -86,6 +88,9 @@ impl Overview {
                 Some(crate::report::Verdict::Compliant) => self.verdict.compliant += 1,
                 Some(crate::report::Verdict::NonCompliant) => self.verdict.non_compliant += 1,
                 None => {}
+            }
+            if entity.idle {
+                self.idle += 1;
             }
             match entity.coverage_percent {
                 Some(percent) => self.coverage[chart::coverage_bucket(percent)] += 1,
@@ -243,6 +248,7 @@ impl Overview {
         card("", "ok", self.status.ok);
         card("v-error", "error", self.status.error);
         card("v-skipped", "skipped", self.status.skipped);
+        card("", "idle", self.idle);
         if let Some([change, unchanged, skipped, boundaries, base_only]) = self.plan {
             card("o-change", "plan: change", change);
             card("", "plan: boundaries written", boundaries);
