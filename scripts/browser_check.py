@@ -5,21 +5,24 @@ script runs without an error (the root element gets `data-ready="true"`), every 
 JSON report of the same run has its row (`data-arn`, compared as a multiset), the kind filter
 shows exactly the entities of that kind, a text search finds an entity, and sorting by
 coverage orders the rows; then a screenshot is saved. Pages: the demo snapshot's `audit` and
-`check` reports, and the report of a generated account audited live from iamsim
-(`iamsim/generate`, `--entities`, 600 by default to keep CI quick; README's 10,000-entity
-figure comes from `--entities 10000`).
+`check` reports, and the `audit` and `plan` reports of a generated account audited live from
+iamsim (`iamsim/generate`, `--entities`, 600 by default to keep CI quick; README's
+10,000-entity figure comes from `--entities 10000`). The plan needs the account's live state,
+so iamsim serves the generated scenario while it is made; with `--snapshot`, a plan page is
+made only when `--scenario` names the scenario the snapshot was collected from.
 
 Chromium is driven through the DevTools protocol over a pipe (`--remote-debugging-pipe`: file
 descriptors 3 and 4, NUL-terminated JSON), so nothing listens on a port and no package beyond
 Python's standard library is needed. Prints one JSON line per page (size, load time) and
 writes them to OUT/results.json. Usage: browser_check.py --binary PATH --out DIR
-[--entities N] [--snapshot FILE] [--docs-screenshot FILE].
+[--entities N] [--snapshot FILE [--scenario FILE]] [--docs-screenshot FILE].
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import select
@@ -252,28 +255,52 @@ def run(binary: Path, args: list[str], ok_codes=(0,)) -> None:
         raise Failure(f"iamsweep {' '.join(args)} exited {status}")
 
 
-def generated_snapshot(binary: Path, entities: int, out: Path) -> Path:
-    """Audits a generated account live from iamsim and saves its snapshot."""
+def generated_scenario(entities: int, out: Path) -> Path:
+    """A generated account of `entities` users, roles and groups (iamsim's scenario file)."""
     users, groups = entities // 5, max(1, entities // 20)
     scenario = out / f"generated-{entities}-scenario.json"
     with scenario.open("w") as file:
         subprocess.run([str(ROOT / "iamsim" / "generate"), "--users", str(users),
                         "--roles", str(entities - users - groups), "--groups", str(groups),
                         "--seed", "7"], stdout=file, check=True)
+    return scenario
+
+
+@contextlib.contextmanager
+def serving(scenario: Path):
+    """iamsim serving `scenario` on 127.0.0.1; yields its endpoint URL."""
     sim = subprocess.Popen([str(ROOT / "iamsim" / "serve"), "--scenario", str(scenario),
                             "--port", "0"], stdout=subprocess.PIPE, text=True)
     try:
         line = sim.stdout.readline().strip()
         if not line.startswith("ready http://127.0.0.1:"):
             raise Failure(f"iamsim did not start: {line!r}")
-        snapshot = out / f"generated-{entities}-snapshot.json"
-        run(binary, ["audit", "--endpoint-url", line.split()[1], "--rate", "1000",
-                     "--concurrency", "200", "--attribute", "--save-snapshot", str(snapshot),
-                     "--format", "json", "--output", os.devnull])
-        return snapshot
+        yield line.split()[1]
     finally:
         sim.terminate()
         sim.wait()
+
+
+def audited_snapshot(binary: Path, endpoint: str, snapshot: Path) -> Path:
+    """Audits the account iamsim serves at `endpoint` and saves its snapshot."""
+    run(binary, ["audit", "--endpoint-url", endpoint, "--rate", "1000",
+                 "--concurrency", "200", "--attribute", "--save-snapshot", str(snapshot),
+                 "--format", "json", "--output", os.devnull])
+    return snapshot
+
+
+def plan_page(binary: Path, snapshot: Path, endpoint: str, name: str, out: Path) -> Path:
+    """The `plan --format html` page of `snapshot`, against the live state iamsim serves (the
+    state store in OUT, so that nothing lands in the current directory)."""
+    page = out / f"{name}-plan.html"
+    with page.open("w") as file:
+        status = subprocess.run(
+            [str(binary), "plan", "--snapshot", str(snapshot), "--endpoint-url", endpoint,
+             "--rate", "1000", "--state", str(out / f"{name}-state"), "--format", "html"],
+            env=ENV, stdout=file).returncode
+    if status != 0:
+        raise Failure(f"iamsweep plan exited {status}")
+    return page
 
 
 def pages(binary: Path, snapshot: Path, name: str, out: Path, check: bool) -> list[tuple]:
@@ -303,15 +330,26 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--entities", type=int, default=600)
     parser.add_argument("--snapshot", type=Path, help="a snapshot instead of a generated account")
+    parser.add_argument("--scenario", type=Path,
+                        help="with --snapshot: the iamsim scenario it was collected from, "
+                             "served to make its plan page")
     parser.add_argument("--docs-screenshot", type=Path)
     parser.add_argument("--chromium", default=shutil.which("chromium") or "chromium")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
     todo = pages(args.binary, ROOT / "examples" / "demo-snapshot.json", "demo", args.out, True)
-    large = args.snapshot or generated_snapshot(args.binary, args.entities, args.out)
-    todo += pages(args.binary, large, f"large-{args.entities}" if not args.snapshot else "large",
-                  args.out, False)
+    name = f"large-{args.entities}" if not args.snapshot else "large"
+    scenario = args.scenario if args.snapshot else generated_scenario(args.entities, args.out)
+    large = args.snapshot
+    with contextlib.ExitStack() as stack:
+        endpoint = stack.enter_context(serving(scenario)) if scenario else None
+        if large is None:
+            large = audited_snapshot(args.binary, endpoint,
+                                     args.out / f"generated-{args.entities}-snapshot.json")
+        todo += pages(args.binary, large, name, args.out, False)
+        if endpoint:
+            todo.append((plan_page(args.binary, large, endpoint, name, args.out), todo[-1][1]))
     browser = Browser(args.chromium)
     results = []
     try:
