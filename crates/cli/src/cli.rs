@@ -67,6 +67,32 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+/// How to reach AWS: the flags of every command that calls it, declared once.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConnectionArgs {
+    /// AWS profile to use instead of the default chain.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region (IAM and Organizations are global: this picks the STS and S3 endpoints).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (also `AWS_ENDPOINT_URL`).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+impl ConnectionArgs {
+    /// The connection these flags name, with the timeouts from the environment.
+    pub fn connection(&self) -> anyhow::Result<iamsweep_aws::clients::Connection> {
+        Ok(iamsweep_aws::clients::Connection {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            timeouts: crate::env_vars::timeouts()?,
+        })
+    }
+}
+
 /// Where the data comes from, what to collect, how fast.
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
@@ -103,15 +129,9 @@ pub struct InputArgs {
     /// A TOML configuration file (see README for every key).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// AWS profile to use instead of the default chain.
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
-    /// AWS region (IAM is global; this only picks the STS endpoint).
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-    /// Send every AWS call to this endpoint (also `AWS_ENDPOINT_URL`).
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
     /// Access Advisor jobs in flight at once, 1..=1000 [default: twice --rate, at least 8].
     #[arg(long, value_name = "N")]
     pub concurrency: Option<u32>,

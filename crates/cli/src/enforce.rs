@@ -25,7 +25,7 @@ use iamsweep_core::settings::EnforceSettings;
 use iamsweep_core::snapshot::Snapshot;
 use time::OffsetDateTime;
 
-use crate::cli::InputArgs;
+use crate::cli::{ConnectionArgs, InputArgs};
 use crate::progress::Bar;
 use crate::settings::AuditSettings;
 use crate::source::load_snapshot;
@@ -106,15 +106,9 @@ pub struct RollbackArgs {
     /// A TOML configuration file (the boundary path and tag keys come from it).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// AWS profile to use instead of the default chain.
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
-    /// AWS region (IAM is global; this only picks the STS and S3 endpoints).
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-    /// Send every AWS call to this endpoint (also `AWS_ENDPOINT_URL`).
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 /// `plan --format`.

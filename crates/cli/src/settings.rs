@@ -108,12 +108,7 @@ impl AuditSettings {
             window_days: resolved.window_days,
             snapshot: input.snapshot.clone(),
             save_snapshot: input.save_snapshot.clone(),
-            connection: Connection {
-                profile: input.profile.clone(),
-                region: input.region.clone(),
-                endpoint_url: input.endpoint_url.clone(),
-                timeouts: crate::env_vars::timeouts()?,
-            },
+            connection: input.connection.connection()?,
             collect,
             config,
             resolved,

@@ -16,7 +16,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use iamsweep_aws::applier::{Applier, Status};
-use iamsweep_aws::clients::Connection;
 use iamsweep_aws::collector::CollectSettings;
 use iamsweep_aws::heal::heal_pass;
 use iamsweep_aws::journal::{DEFAULT_JOURNAL, new_run_id};
@@ -24,6 +23,7 @@ use iamsweep_core::config::Config;
 use iamsweep_core::resolve::{Overrides, resolve};
 use time::OffsetDateTime;
 
+use crate::cli::ConnectionArgs;
 use crate::enforce::{Aws, resolve_settings};
 use crate::progress::Bar;
 use crate::settings::load_config;
@@ -44,15 +44,9 @@ pub struct HealArgs {
     /// IAM calls per second at most [default: [audit] rate, else 10].
     #[arg(long, value_name = "R")]
     pub rate: Option<f64>,
-    /// AWS profile to use instead of the default chain.
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
-    /// AWS region (IAM is global; this only picks the STS and S3 endpoints).
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-    /// Send every AWS call to this endpoint (also `AWS_ENDPOINT_URL`).
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 /// Runs `heal`.
@@ -69,12 +63,7 @@ pub async fn run(args: &HealArgs) -> anyhow::Result<ExitCode> {
         ..Overrides::default()
     };
     let resolved = resolve(&config, file.as_deref(), &overrides)?;
-    let connection = Connection {
-        profile: args.profile.clone(),
-        region: args.region.clone(),
-        endpoint_url: args.endpoint_url.clone(),
-        timeouts: crate::env_vars::timeouts()?,
-    };
+    let connection = args.connection.connection()?;
     let aws = Aws::connect(&connection, resolved.rate).await;
     let enforce =
         resolve_settings(&config, args.config.as_deref(), resolved.window_days, &aws, false)

@@ -20,7 +20,7 @@ use iamsweep_core::org::snapshot::OrgSnapshot;
 use iamsweep_core::resolve::{Given, Overrides};
 use time::OffsetDateTime;
 
-use crate::cli::InputArgs;
+use crate::cli::{ConnectionArgs, InputArgs};
 use crate::settings::AuditSettings;
 
 /// `iamsweep org`.
@@ -61,15 +61,9 @@ pub struct OrgInputArgs {
     /// A TOML configuration file (`[org]` and the other sections; see README).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// AWS profile to use instead of the default chain.
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
-    /// AWS region.
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-    /// Send every AWS call to this endpoint (also `AWS_ENDPOINT_URL`).
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
     /// Access report jobs in flight at once, 1..=1000 [default: twice --rate, at least 8].
     #[arg(long, value_name = "N")]
     pub concurrency: Option<u32>,
@@ -93,9 +87,7 @@ impl OrgInputArgs {
             snapshot: self.snapshot.clone(),
             save_snapshot: self.save_snapshot.clone(),
             config: self.config.clone(),
-            profile: self.profile.clone(),
-            region: self.region.clone(),
-            endpoint_url: self.endpoint_url.clone(),
+            connection: self.connection.clone(),
             concurrency: self.concurrency,
             rate: self.rate,
             accounts: None,
@@ -202,15 +194,9 @@ pub struct OrgRollbackArgs {
     /// A TOML configuration file (for `[audit] rate`).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// AWS profile to use instead of the default chain.
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
-    /// AWS region.
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-    /// Send every AWS call to this endpoint (also `AWS_ENDPOINT_URL`).
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 /// Runs an `org` subcommand.

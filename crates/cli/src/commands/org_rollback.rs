@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use iamsweep_aws::clients::{Clients, Connection};
+use iamsweep_aws::clients::Clients;
 use iamsweep_aws::journal::JournalStore;
 use iamsweep_aws::org::scp::Scps;
 use iamsweep_aws::pace::Pace;
@@ -29,12 +29,7 @@ pub async fn run(args: &OrgRollbackArgs) -> anyhow::Result<ExitCode> {
         None => Config::default(),
     };
     let rate = rate_of(&config, args.config.as_deref())?;
-    let connection = Connection {
-        profile: args.profile.clone(),
-        region: args.region.clone(),
-        endpoint_url: args.endpoint_url.clone(),
-        timeouts: crate::env_vars::timeouts()?,
-    };
+    let connection = args.connection.connection()?;
     let sdk = connection.load().await;
     let clients = Clients::new(&sdk);
     let pace = Pace::new(rate);

@@ -17,7 +17,6 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use iamsweep_aws::clients::Connection;
 use iamsweep_aws::inventory::inventory;
 use iamsweep_aws::rollback::{current_default, execute};
 use iamsweep_core::config::Config;
@@ -43,12 +42,7 @@ pub async fn run(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
     config.boundary.base_actions_file = None;
     let settings = EnforceSettings::resolve(&config, 1, &ListTexts::default())
         .map_err(|error| anyhow::anyhow!("config file, {error}"))?;
-    let connection = Connection {
-        profile: args.profile.clone(),
-        region: args.region.clone(),
-        endpoint_url: args.endpoint_url.clone(),
-        timeouts: crate::env_vars::timeouts()?,
-    };
+    let connection = args.connection.connection()?;
     let rate = rate_of(&config, args.config.as_deref())?;
     let aws = Aws::connect(&connection, rate).await;
     let caller = aws.caller().await?;
