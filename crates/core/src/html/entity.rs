@@ -37,7 +37,7 @@ pub fn header(columns: Columns) -> String {
         list.push(("Account", false, "8.5rem"));
     }
     list.extend([
-        ("Severity", true, "8.5rem"),
+        ("Severity", true, "9rem"),
         ("Result", false, "10rem"),
         ("Coverage", true, "6.5rem"),
         ("Granted", true, "5.5rem"),

@@ -35,7 +35,7 @@ h2{font-size:1.1rem;margin:0 0 .5rem}
 .panel p{margin:.2rem 0;color:var(--muted)}
 svg{max-width:100%;height:auto}
 svg text{font:11px system-ui,sans-serif;fill:#1f2328}
-.sev{display:inline-block;min-width:7.2em;padding:0 .4em;border-radius:3px;font-size:.75rem;font-weight:600;text-align:center;color:#fff}
+.sev{display:inline-block;white-space:nowrap;min-width:7.2em;padding:0 .4em;border-radius:3px;font-size:.75rem;font-weight:600;text-align:center;color:#fff}
 .sev-CRITICAL{background:#82071e}.sev-HIGH{background:#cf222e}.sev-MEDIUM{background:#bc4c00}
 .sev-LOW{background:#9a6700}.sev-INFORMATIONAL{background:#6e7781}
 ol.findings{padding-left:1.4rem;margin:0}
