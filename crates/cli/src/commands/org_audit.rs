@@ -15,12 +15,6 @@ use crate::commands::org::{OrgAuditArgs, OrgFormat, OrgRun};
 
 /// Runs the audit; exits 0 once the report is written (failed reports are in it).
 pub async fn run(args: &OrgAuditArgs) -> anyhow::Result<ExitCode> {
-    if args.format == OrgFormat::Html {
-        anyhow::bail!(
-            "`org audit --format html` is not available in this version; use table, json, csv or \
-             markdown"
-        );
-    }
     let run = OrgRun::resolve(&args.input, None)?;
     let snapshot = run.snapshot(None).await?;
     let report = analyze_org(&snapshot, run.settings.window_days, OffsetDateTime::now_utc());
@@ -45,7 +39,9 @@ pub fn write(
         OrgFormat::Table => out.write_all(table(report).as_bytes())?,
         OrgFormat::Markdown => out.write_all(markdown(report).as_bytes())?,
         OrgFormat::Csv => csv(report, out)?,
-        OrgFormat::Html => anyhow::bail!("`org audit --format html` is not available"),
+        OrgFormat::Html => {
+            out.write_all(iamsweep_core::html::org::org_audit_page(report).as_bytes())?;
+        }
     }
     Ok(())
 }
