@@ -43,13 +43,16 @@ ol.findings li{margin:.25rem 0}
 .failed{color:var(--bad)}
 .filters{display:flex;flex-wrap:wrap;gap:.6rem;align-items:center;margin-bottom:.6rem}
 .filters input{min-width:18rem}
+table{border-collapse:collapse;width:100%}
+th,td{border-bottom:1px solid var(--line);padding:.28rem .5rem;text-align:left;vertical-align:top}
+th{background:var(--bg2);position:sticky;top:0;z-index:1;white-space:nowrap}
 #entity-table,#entity-table thead,#entity-table tbody{display:block;width:100%}
 #entity-table tr{display:grid;grid-template-columns:var(--columns)}
 #entity-table tr[hidden]{display:none}
 #entity-table tbody tr{content-visibility:auto;contain-intrinsic-size:auto 2.2rem}
 #entity-table thead{position:sticky;top:0;z-index:1;background:var(--bg2)}
-th,td{border-bottom:1px solid var(--line);padding:.28rem .5rem;text-align:left;min-width:0;overflow-wrap:anywhere}
-th{white-space:nowrap}
+#entity-table th{position:static}
+#entity-table td{min-width:0;overflow-wrap:anywhere}
 @supports selector(::details-content){
 #entity-table td:has(>details),#entity-table td>details{display:contents}
 #entity-table summary{grid-column:2;padding:.28rem .5rem;border-bottom:1px solid var(--line);min-width:0;overflow-wrap:anywhere}
@@ -72,7 +75,7 @@ summary{cursor:pointer}
 .s-unused{color:var(--bad)}.s-stale{color:var(--warn)}.s-used{color:var(--ok)}
 .arn{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.78rem;color:var(--muted);word-break:break-all}
 .base-only{color:var(--bad);font-weight:600}
-@media print{#entity-table thead{position:static}.filters{display:none}}
+@media print{th,#entity-table thead{position:static}.filters{display:none}}
 "#;
 
 /// Sorting (click a column header) and filtering (kind, verdict, text) of the entity table.

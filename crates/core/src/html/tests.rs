@@ -312,3 +312,49 @@ fn a_plan_page_names_the_services_an_action_level_boundary_denies_and_keeps_whol
     let dd = select_in(&row, "dd")[whole];
     assert!(select_in(&dd, "b").is_empty(), "the detail is text, never markup");
 }
+
+#[test]
+fn a_policy_granting_every_flagged_service_is_said_to_grant_them_all() {
+    let (_, mut report) = demo();
+    let entity = report
+        .entities
+        .iter_mut()
+        .find(|entity| entity.services.iter().filter(|s| s.state != ServiceState::Used).count() > 2)
+        .expect("an entity with several flagged services");
+    let arn = entity.arn.clone();
+    let policy = |name: &str| PolicyRef {
+        name: name.to_string(),
+        policy_type: "MANAGED".to_string(),
+        arn: Some(format!("arn:aws:iam::aws:policy/{name}")),
+        entity_type: None,
+        entity_name: None,
+    };
+    let mut first = None;
+    for service in entity.services.iter_mut().filter(|s| s.state != ServiceState::Used) {
+        let mut granted = vec![policy("Everything")];
+        if first.is_none() {
+            first = Some(service.namespace.to_string());
+            granted.push(policy("OneOnly"));
+        }
+        service.granted_by = Some(granted);
+    }
+    let flagged = entity.services.iter().filter(|s| s.state != ServiceState::Used).count();
+    let stale = entity.services.iter().any(|s| s.state == ServiceState::Stale);
+    let page = Html::parse_document(&audit_page(&report, ReportKind::Audit));
+    let row = select(&page, &format!("#entity-table tr[data-arn=\"{arn}\"]"))[0];
+    let items: Vec<String> = select_in(&row, "dt + dd li")
+        .iter()
+        .map(text)
+        .filter(|item| item.contains("arn:aws:iam::aws:policy/"))
+        .collect();
+    let states = if stale { "unused and stale" } else { "unused" };
+    assert_eq!(
+        items,
+        [
+            format!(
+                "Everything managed policy arn:aws:iam::aws:policy/Everything: all {flagged} {states} services"
+            ),
+            format!("OneOnly managed policy arn:aws:iam::aws:policy/OneOnly: {}", first.unwrap()),
+        ]
+    );
+}
