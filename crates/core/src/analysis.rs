@@ -99,14 +99,22 @@ pub fn analyze_entity_owned(
         reasons
     });
     let flagged_severity = risk::entity_severity(flagged(&entity.services, rules, now));
+    let denials = crate::denied::recorded_denials(&entity, &rules.boundary_path);
     let mut records = std::mem::take(&mut entity.services);
     // The order every format lists services in, decided once here.
     records.sort_by(|a, b| risk::compare_services(&a.namespace, &b.namespace));
+    let mut denial_reasons = Vec::new();
     let services: Vec<ServiceReport> = records
         .into_iter()
         .map(|service| {
             let state = classify(service.last_authenticated, now, rules.window_days);
-            ServiceReport::from_record(service, state)
+            let denial = denials.iter().find(|denial| *denial.namespace == *service.namespace);
+            let mut report = ServiceReport::from_record(service, state);
+            if let Some(denial) = denial {
+                report.denied_since_bounded = true;
+                denial_reasons.push(crate::denied::reason(denial));
+            }
+            report
         })
         .collect();
     let count = |state: ServiceState| services.iter().filter(|s| s.state == state).count();
@@ -125,6 +133,10 @@ pub fn analyze_entity_owned(
         }
         None => (None, Vec::new()),
     };
+    // Told, not judged: the verdict is made above, from Access Advisor's data alone, so a denied
+    // attempt (a recent use) never makes an entity fail or pass.
+    let mut reasons = reasons;
+    reasons.extend(denial_reasons);
     let mut report = EntityReport {
         arn: entity.arn,
         kind: entity.kind,
