@@ -200,6 +200,14 @@ fn the_audit_marks_exactly_the_denied_service_live_and_offline_until_heal_restor
         "500",
     ]);
     assert_code(&healed, 0);
+    // heal decides with the same function: it gives back exactly what the audit marked.
+    let restored: Vec<String> =
+        String::from_utf8_lossy(&healed.stdout).lines().map(String::from).collect();
+    assert_eq!(restored.len(), 1, "{restored:?}");
+    assert!(
+        restored[0].starts_with("restored dynamodb to role app: denied since bounded"),
+        "{restored:?}"
+    );
     let report = audit(&sim, &["--config", config]);
     assert!(marked(&report, APP).is_empty(), "{}", entity(&report, APP));
     assert!(denial_reasons(&report, APP).is_empty());
