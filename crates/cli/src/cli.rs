@@ -73,7 +73,8 @@ pub struct ConnectionArgs {
     /// AWS profile to use instead of the default chain.
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
-    /// AWS region (IAM and Organizations are global: this picks the STS and S3 endpoints).
+    /// AWS region (IAM and Organizations are global: it picks the STS, S3 and Security Hub
+    /// endpoints).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
     /// Send every AWS call to this endpoint (also `AWS_ENDPOINT_URL`).
