@@ -131,7 +131,7 @@ pub enum OrgFormat {
     Csv,
     /// Markdown tables.
     Markdown,
-    /// HTML (not available for `org audit` in this version).
+    /// One self-contained HTML page: units and accounts, each with its services.
     Html,
 }
 

@@ -15,12 +15,6 @@ use crate::commands::org::{OrgAuditArgs, OrgFormat, OrgRun};
 
 /// Runs the audit; exits 0 once the report is written (failed reports are in it).
 pub async fn run(args: &OrgAuditArgs) -> anyhow::Result<ExitCode> {
-    if args.format == OrgFormat::Html {
-        anyhow::bail!(
-            "`org audit --format html` is not available in this version; use table, json, csv or \
-             markdown"
-        );
-    }
     let run = OrgRun::resolve(&args.input, None)?;
     let snapshot = run.snapshot(None).await?;
     let report = analyze_org(&snapshot, run.settings.window_days, OffsetDateTime::now_utc());
@@ -45,7 +39,9 @@ pub fn write(
         OrgFormat::Table => out.write_all(table(report).as_bytes())?,
         OrgFormat::Markdown => out.write_all(markdown(report).as_bytes())?,
         OrgFormat::Csv => csv(report, out)?,
-        OrgFormat::Html => anyhow::bail!("`org audit --format html` is not available"),
+        OrgFormat::Html => {
+            out.write_all(iamsweep_core::html::org::org_audit_page(report).as_bytes())?;
+        }
     }
     Ok(())
 }
@@ -207,53 +203,45 @@ fn csv(report: &OrgAuditReport, out: &mut dyn Write) -> anyhow::Result<()> {
         when.and_then(|when| when.format(&time::format_description::well_known::Rfc3339).ok())
             .unwrap_or_default()
     };
+    // One row per service of a unit or an account, with the target's own counts.
+    let mut rows = |kind: &str,
+                    id: &str,
+                    label: &str,
+                    status: &str,
+                    services: &[OrgServiceReport],
+                    counts: [usize; 3]|
+     -> anyhow::Result<()> {
+        for service in services {
+            let used_by: Vec<&str> =
+                service.used_by.iter().map(|user| user.account_id.as_str()).collect();
+            writer.write_record([
+                kind,
+                id,
+                label,
+                status,
+                &service.namespace,
+                service.state.as_str(),
+                &rfc(service.last_authenticated),
+                &used_by.join(" "),
+                &counts[0].to_string(),
+                &counts[1].to_string(),
+                &counts[2].to_string(),
+            ])?;
+        }
+        Ok(())
+    };
     for unit in &report.units {
         let kind = match unit.kind {
             iamsweep_core::org::snapshot::UnitKind::Root => "root",
             iamsweep_core::org::snapshot::UnitKind::Ou => "ou",
         };
-        for service in &unit.services {
-            writer.write_record([
-                kind,
-                &unit.id,
-                &unit.path,
-                unit.status.as_str(),
-                &service.namespace,
-                service.state.as_str(),
-                &rfc(service.last_authenticated),
-                &service
-                    .used_by
-                    .iter()
-                    .map(|user| user.account_id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                &unit.used.to_string(),
-                &unit.stale.to_string(),
-                &unit.unused.to_string(),
-            ])?;
-        }
+        let counts = [unit.used, unit.stale, unit.unused];
+        rows(kind, &unit.id, &unit.path, unit.status.as_str(), &unit.services, counts)?;
     }
     for account in &report.accounts {
-        for service in &account.services {
-            writer.write_record([
-                "account",
-                &account.id,
-                account.name.as_deref().unwrap_or(""),
-                account.status.as_str(),
-                &service.namespace,
-                service.state.as_str(),
-                &rfc(service.last_authenticated),
-                &service
-                    .used_by
-                    .iter()
-                    .map(|user| user.account_id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                &account.used.to_string(),
-                &account.stale.to_string(),
-                &account.unused.to_string(),
-            ])?;
-        }
+        let name = account.name.as_deref().unwrap_or("");
+        let counts = [account.used, account.stale, account.unused];
+        rows("account", &account.id, name, account.status.as_str(), &account.services, counts)?;
     }
     writer.flush()?;
     Ok(())

@@ -74,19 +74,25 @@ fn each_account_is_audited_through_its_own_session_and_a_refusal_is_reported() {
     assert_eq!(document["rollup"]["failed"], 1);
     assert_eq!(document["rollup"]["entities"], 4);
 
-    // One session per account, asked once, whatever the number of IAM calls that follow (the
-    // 400s are session lengths the role does not allow, stepped down: see `sessions`).
-    let mut assumed: Vec<String> = sim
-        .calls()
-        .iter()
-        .filter(|call| call["action"] == "AssumeRole" && call["status"] != 400)
-        .map(|call| call["params"]["RoleArn"].as_str().unwrap().to_string())
-        .collect();
-    assumed.sort();
+    // One session per account, reused for every IAM call that follows, not asked per call (the
+    // 400s are session lengths the role does not allow, stepped down: see `sessions`). A loaded
+    // machine may see the SDK retry an `AssumeRole` that timed out, so the count is bounded by
+    // its attempts, and the reuse is shown against the account's own IAM calls.
+    let calls = sim.calls();
+    let mut assumed: BTreeMap<String, usize> = BTreeMap::new();
+    for call in calls.iter().filter(|call| call["action"] == "AssumeRole" && call["status"] != 400)
+    {
+        *assumed.entry(call["params"]["RoleArn"].as_str().unwrap().to_string()).or_default() += 1;
+    }
     assert_eq!(
-        assumed,
+        assumed.keys().cloned().collect::<Vec<_>>(),
         [format!("arn:aws:iam::{MEMBER}:role/Audit"), format!("arn:aws:iam::{LOCKED}:role/Audit")]
     );
+    assert!(assumed.values().all(|&count| count <= 3), "{assumed:?}");
+    let member_iam_calls =
+        calls.iter().filter(|call| call["service"] == "iam" && call["account"] == MEMBER).count();
+    let member_sessions = assumed[&format!("arn:aws:iam::{MEMBER}:role/Audit")];
+    assert!(member_iam_calls > 3 * member_sessions, "{member_iam_calls} IAM calls, {assumed:?}");
 }
 
 #[test]

@@ -9,7 +9,8 @@ use iamsweep_core::boundary::{MAX_POLICY_CHARS, non_whitespace_chars};
 use iamsweep_core::policy_eval::{Policy, Request};
 use serde_json::{Value, json};
 
-use crate::enforce::WRITES;
+use crate::boundary::attached_text as attached_document;
+use crate::enforce::{WRITES, iam};
 use crate::sim::{Sim, scenario};
 
 fn run(sim: &Sim, dir: &tempfile::TempDir, args: &[&str]) -> Output {
@@ -33,38 +34,6 @@ fn assert_exit(output: &Output, code: i32) {
     );
 }
 
-async fn iam(url: &str) -> aws_sdk_iam::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(aws_config::Region::from_static("us-east-1"))
-        .credentials_provider(aws_sdk_iam::config::Credentials::new(
-            "AKIDTEST", "secret", None, None, "test",
-        ))
-        .load()
-        .await;
-    aws_sdk_iam::Client::new(&config)
-}
-
-/// The default version of the boundary attached to a role, as IAM holds it.
-async fn attached_document(iam: &aws_sdk_iam::Client, role: &str) -> String {
-    let role = iam.get_role().role_name(role).send().await.unwrap().role.unwrap();
-    let arn = role.permissions_boundary.unwrap().permissions_boundary_arn.unwrap();
-    let policy = iam.get_policy().policy_arn(&arn).send().await.unwrap().policy.unwrap();
-    let version = iam
-        .get_policy_version()
-        .policy_arn(&arn)
-        .version_id(policy.default_version_id.unwrap())
-        .send()
-        .await
-        .unwrap()
-        .policy_version
-        .unwrap();
-    percent_encoding::percent_decode_str(&version.document.unwrap())
-        .decode_utf8()
-        .unwrap()
-        .into_owned()
-}
-
 fn entity<'a>(plan: &'a Value, name: &str) -> &'a Value {
     plan["entities"].as_array().unwrap().iter().find(|entity| entity["name"] == name).unwrap()
 }
@@ -80,7 +49,7 @@ async fn an_ec2_heavy_role_gets_a_fitting_action_level_boundary() {
     assert_eq!(boundary["action_level"], json!({"services": ["ec2", "s3"], "service_level": []}));
 
     assert_exit(&run(&sim, &dir, &["apply", "--plan", plan_path.to_str().unwrap(), "--apply"]), 0);
-    let document = attached_document(&iam(&sim.url).await, "builder").await;
+    let document = attached_document(&iam(&sim.url).await, "builder").await.0;
     assert!(non_whitespace_chars(&document) <= MAX_POLICY_CHARS);
     let policy = Policy::parse(&document).unwrap();
     let allowed = |action: &str| policy.evaluate(&Request::new(action, "*")).is_allowed();
@@ -187,7 +156,7 @@ async fn a_service_that_does_not_fit_falls_back_to_service_level_and_an_edit_of_
 
     // The unedited plan is applied: EC2 allowed whole, S3's unused tracked actions denied.
     assert_exit(&run(&sim, &dir, &["apply", "--plan", plan_path.to_str().unwrap(), "--apply"]), 0);
-    let document = attached_document(&iam(&sim.url).await, "sprawl").await;
+    let document = attached_document(&iam(&sim.url).await, "sprawl").await.0;
     let policy = Policy::parse(&document).unwrap();
     let allowed = |action: &str| policy.evaluate(&Request::new(action, "*")).is_allowed();
     assert!(allowed("ec2:DeleteVpc") && allowed("ec2:RunInstances"), "{document}");

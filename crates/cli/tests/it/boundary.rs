@@ -7,6 +7,7 @@ use std::process::Output;
 use iamsweep_core::policy_eval::{Decision, Policy, Request};
 use serde_json::{Value, json};
 
+use crate::enforce::iam;
 use crate::sim::{Sim, json, scenario};
 
 const ACCOUNT: &str = "111122223333";
@@ -34,20 +35,14 @@ fn assert_success(output: &Output) {
     );
 }
 
-async fn iam(url: &str) -> aws_sdk_iam::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(aws_config::Region::from_static("us-east-1"))
-        .credentials_provider(aws_sdk_iam::config::Credentials::new(
-            "AKIDTEST", "secret", None, None, "test",
-        ))
-        .load()
-        .await;
-    aws_sdk_iam::Client::new(&config)
-}
-
 /// The boundary attached to a role and the default version of its policy, as IAM holds them.
 async fn attached_document(iam: &aws_sdk_iam::Client, role: &str) -> (String, Value) {
+    let (text, arn) = attached_text(iam, role).await;
+    (arn, serde_json::from_str(&text).unwrap())
+}
+
+/// The default version of the boundary attached to a role, as IAM holds it, and its ARN.
+pub(crate) async fn attached_text(iam: &aws_sdk_iam::Client, role: &str) -> (String, String) {
     let role = iam.get_role().role_name(role).send().await.unwrap().role.unwrap();
     let arn = role.permissions_boundary.unwrap().permissions_boundary_arn.unwrap();
     let policy = iam.get_policy().policy_arn(&arn).send().await.unwrap().policy.unwrap();
@@ -64,7 +59,7 @@ async fn attached_document(iam: &aws_sdk_iam::Client, role: &str) -> (String, Va
         .decode_utf8()
         .unwrap()
         .into_owned();
-    (arn, serde_json::from_str(&text).unwrap())
+    (text, arn)
 }
 
 fn principals() -> Value {

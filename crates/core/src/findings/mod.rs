@@ -20,9 +20,11 @@ pub const GENERATOR_ID: &str = "iamsweep/unused-access";
 /// The product's name in findings.
 pub const PRODUCT_NAME: &str = "iamsweep";
 
-/// Where a finding's reader learns what it means and how to act on it.
-pub const README_URL: &str =
-    concat!(env!("CARGO_PKG_REPOSITORY"), "#findings-formats-and-severity");
+/// Where a finding's reader learns how to act on it: AWS's guide to refining permissions with
+/// last accessed information, the data every finding is made from. (The project has no public
+/// home a finding could link to; a link that resolves nowhere would be worse than this one.)
+pub const REMEDIATION_URL: &str =
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_last-accessed.html";
 
 /// Where findings are imported and when they were made: what a finding needs beyond the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,8 +40,8 @@ pub struct FindingContext {
     /// When the findings were made (`UpdatedAt`, `LastObservedAt`, and `FirstObservedAt` for a
     /// new finding).
     pub generated_at: OffsetDateTime,
-    /// The remediation link.
-    pub readme_url: String,
+    /// The remediation link ([`REMEDIATION_URL`]).
+    pub remediation_url: String,
 }
 
 impl FindingContext {
@@ -51,7 +53,7 @@ impl FindingContext {
             region: region.to_string(),
             product_account_id: report.account_id.clone(),
             generated_at: report.generated_at,
-            readme_url: README_URL.to_string(),
+            remediation_url: REMEDIATION_URL.to_string(),
         }
     }
 }

@@ -84,7 +84,7 @@ pub fn finding(entity: &EntityReport, report: &AuditReport, context: &FindingCon
                 "name": PRODUCT_NAME,
                 "vendor_name": PRODUCT_NAME,
                 "version": env!("CARGO_PKG_VERSION"),
-                "url_string": context.readme_url,
+                "url_string": context.remediation_url,
             },
         },
         "cloud": {
@@ -110,7 +110,7 @@ pub fn finding(entity: &EntityReport, report: &AuditReport, context: &FindingCon
         },
         "remediation": {
             "desc": text::remediation(entity, report.window_days),
-            "references": [context.readme_url],
+            "references": [context.remediation_url],
         },
         "resources": [resource],
     })

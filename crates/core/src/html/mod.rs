@@ -1,6 +1,6 @@
 //! The HTML report: one self-contained page (`--format html`) that opens from disk with no
 //! network, for `audit`, `check`, `plan` and the many-accounts report, and for the Lambda's
-//! reports in S3.
+//! reports in S3; [`org`] writes `org audit`'s.
 //!
 //! The page: an overview (the account or accounts, the window, when the data was collected,
 //! counts per verdict and status, a chart of coverage across entities, the services most often
@@ -33,6 +33,7 @@ pub mod chart;
 pub mod entity;
 pub mod escape;
 mod layout;
+pub mod org;
 mod overview;
 
 #[cfg(test)]

@@ -314,7 +314,7 @@ impl Overview {
 }
 
 /// A `<time>` element: readable text, RFC 3339 in `datetime`.
-fn time_element(at: OffsetDateTime) -> String {
+pub(super) fn time_element(at: OffsetDateTime) -> String {
     let machine = at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     let text = at
         .format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC"))

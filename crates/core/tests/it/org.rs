@@ -378,3 +378,48 @@ proptest! {
         }
     }
 }
+
+/// `org audit --format html`, read back with an HTML parser: one row per unit (`data-id`) and
+/// per account (`data-account`), each unit's services by state with who used them, hostile
+/// names escaped, and nothing on the page that runs or loads anything.
+#[test]
+fn the_org_audit_page_has_every_unit_and_account_and_escapes_names() {
+    use iamsweep_core::html::org::org_audit_page;
+    use iamsweep_core::org::report::analyze_org;
+    use scraper::{Html, Selector};
+
+    let mut snapshot = org();
+    snapshot.accounts[1].name = Some("<script>alert(1)</script> & co".into());
+    let report = analyze_org(&snapshot, 180, NOW);
+    let page = Html::parse_document(&org_audit_page(&report));
+    assert!(page.errors.is_empty(), "{:?}", page.errors);
+    let select = |selector: &str| -> Vec<scraper::ElementRef<'_>> {
+        page.select(&Selector::parse(selector).unwrap()).collect()
+    };
+    let attrs = |selector: &str, attr: &str| -> Vec<String> {
+        select(selector).iter().map(|row| row.value().attr(attr).unwrap().to_string()).collect()
+    };
+    assert_eq!(attrs("#unit-table > tbody > tr", "data-id"), [ROOT, PROD, PAYMENTS, DEV]);
+    assert_eq!(
+        attrs("#account-table > tbody > tr", "data-account"),
+        [MANAGEMENT, "210987654321", "333344445555", "444455556666"]
+    );
+    let prod = select(&format!("#unit-table tr[data-id=\"{PROD}\"]"))[0];
+    let text: String = prod.text().collect();
+    assert!(text.starts_with("Root/prod"), "{text}");
+    // prod allows six services; s3 (2 days) and lambda (payments, 10 days) are used below it,
+    // dynamodb (payments, 200 days) is stale.
+    let used: String =
+        prod.select(&Selector::parse("dd.s-used").unwrap()).next().unwrap().text().collect();
+    assert!(used.contains("s3 (210987654321 ") && used.contains("lambda (333344445555 "), "{used}");
+    let cells: Vec<String> =
+        prod.select(&Selector::parse("td.n").unwrap()).map(|cell| cell.text().collect()).collect();
+    assert_eq!(cells, ["2", "6", "2", "1", "3"], "accounts, allowed, used, stale, unused");
+    // The hostile name is text, not markup; the page has no script, link or external URL.
+    let name: String =
+        select("#account-table tr[data-account=\"210987654321\"] td")[1].text().collect();
+    assert_eq!(name, "<script>alert(1)</script> & co");
+    assert!(select("script, link, img, iframe").is_empty());
+    let html = org_audit_page(&report);
+    assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("url("));
+}
