@@ -377,7 +377,10 @@ fn base(
         title: String::new(),
         description: String::new(),
         remediation: Remediation {
-            recommendation: Recommendation { text: String::new(), url: context.remediation_url.clone() },
+            recommendation: Recommendation {
+                text: String::new(),
+                url: context.remediation_url.clone(),
+            },
         },
         product_fields: BTreeMap::new(),
         resources: vec![Resource {
