@@ -53,6 +53,10 @@ pub struct CollectSettings {
     /// Which of the inventory's entities get Access Advisor jobs (`--name`, `--path`, `--tag`):
     /// the others are left out of the snapshot and cost no call beyond the listing.
     pub selection: Selection,
+    /// `[boundary] path`: for users and roles bounded by iamsweep's own boundaries there, the
+    /// snapshot records what the boundary allows and since when, so the audit can mark the
+    /// services it denied (see [`crate::live::record_boundaries`] for the cost).
+    pub boundary_path: String,
 }
 
 impl Default for CollectSettings {
@@ -68,6 +72,7 @@ impl Default for CollectSettings {
             include_local_policies: false,
             deadline: None,
             selection: Selection::default(),
+            boundary_path: iamsweep_core::settings::DEFAULT_BOUNDARY_PATH.to_string(),
         }
     }
 }
@@ -206,10 +211,21 @@ pub async fn collect_selected(
     let mut context = AdvisorContext::new(sessions, settings);
     context.pace = pace;
     let context = Arc::new(context);
-    let entities: Vec<EntityRecord> = entities
+    let mut entities: Vec<EntityRecord> = entities
         .into_iter()
         .filter(|entity| select(entity) && settings.selection.matches(entity))
         .collect();
+    let local = settings.include_local_policies.then_some(local_policies.as_slice());
+    crate::live::record_boundaries(
+        &clients.iam,
+        &context.pace,
+        &settings.retry,
+        &mut entities,
+        &caller.account_id,
+        &settings.boundary_path,
+        local,
+    )
+    .await;
     progress.started(entities.len());
     let entities = fan_out(&context, entities, settings, progress).await;
     let snapshot = Snapshot {

@@ -7,7 +7,8 @@
 
 use aws_sdk_iam::types::EntityType;
 use iamsweep_core::boundary::canonicalize;
-use iamsweep_core::model::EntityKind;
+use iamsweep_core::denied::{own_boundary, record_boundary};
+use iamsweep_core::model::{EntityKind, EntityRecord};
 use iamsweep_core::plan::{LivePolicy, LiveState, LiveVersion};
 use time::OffsetDateTime;
 
@@ -77,6 +78,45 @@ pub async fn read_live_state(
         }
     }
     Ok(live_state(&policies, path))
+}
+
+/// Records in each of `entities` bounded by one of iamsweep's own boundaries under `path` what
+/// that boundary allows and since when (`iamsweep_core::denied::record_boundary`), so the audit
+/// can mark the services it denied, live and from the saved snapshot alike.
+///
+/// What it costs: nothing when no entity is bounded under `path`; when `local` holds the
+/// customer managed policies already (`include_local_policies`: plan, heal), nothing either;
+/// otherwise one more `GetAccountAuthorizationDetails` walk filtered to them (one call per page
+/// of up to 1,000 policies), rather than a `GetPolicy` and a `GetPolicyVersion` per bounded
+/// entity. A failed walk loses only the marks: it is logged and the audit goes on.
+pub async fn record_boundaries(
+    iam: &aws_sdk_iam::Client,
+    pace: &Pace,
+    retry: &RetryPolicy,
+    entities: &mut [EntityRecord],
+    account_id: &str,
+    path: &str,
+    local: Option<&[LocalPolicy]>,
+) {
+    if !entities.iter().any(|entity| own_boundary(entity, account_id, path).is_some()) {
+        return;
+    }
+    let live = match local {
+        Some(policies) => live_state(policies, path),
+        None => match read_live_state(iam, pace, retry, path).await {
+            Ok(live) => live,
+            Err(error) => {
+                tracing::warn!(
+                    "could not read iamsweep's boundary policies under `{path}`, so the report \
+                     marks no service denied since bounded: {error}"
+                );
+                return;
+            }
+        },
+    };
+    for entity in entities {
+        record_boundary(entity, account_id, path, &live);
+    }
 }
 
 /// What IAM holds now for one user or role.

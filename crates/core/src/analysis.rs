@@ -99,14 +99,22 @@ pub fn analyze_entity_owned(
         reasons
     });
     let flagged_severity = risk::entity_severity(flagged(&entity.services, rules, now));
+    let denials = crate::denied::recorded_denials(&entity, &rules.boundary_path);
     let mut records = std::mem::take(&mut entity.services);
     // The order every format lists services in, decided once here.
     records.sort_by(|a, b| risk::compare_services(&a.namespace, &b.namespace));
+    let mut denial_reasons = Vec::new();
     let services: Vec<ServiceReport> = records
         .into_iter()
         .map(|service| {
             let state = classify(service.last_authenticated, now, rules.window_days);
-            ServiceReport::from_record(service, state)
+            let denial = denials.iter().find(|denial| *denial.namespace == *service.namespace);
+            let mut report = ServiceReport::from_record(service, state);
+            if let Some(denial) = denial {
+                report.denied_since_bounded = true;
+                denial_reasons.push(crate::denied::reason(denial));
+            }
+            report
         })
         .collect();
     let count = |state: ServiceState| services.iter().filter(|s| s.state == state).count();
@@ -125,6 +133,10 @@ pub fn analyze_entity_owned(
         }
         None => (None, Vec::new()),
     };
+    // Told, not judged: the verdict is made above, from Access Advisor's data alone, so a denied
+    // attempt (a recent use) never makes an entity fail or pass.
+    let mut reasons = reasons;
+    reasons.extend(denial_reasons);
     let mut report = EntityReport {
         arn: entity.arn,
         kind: entity.kind,
@@ -207,6 +219,49 @@ mod tests {
         );
         assert_eq!(classify(None, NOW, 180), ServiceState::Unused);
         assert_eq!(classify(Some(NOW + Duration::hours(1)), NOW, 0), ServiceState::Used);
+    }
+
+    #[test]
+    fn a_denied_attempt_is_marked_and_told_but_changes_no_verdict() {
+        let boundary = "arn:aws:iam::123456789012:policy/iamsweep/role-app";
+        let mut app = EntityRecord::new(
+            crate::model::EntityKind::Role,
+            "arn:aws:iam::123456789012:role/app",
+            "app",
+        );
+        let mut s3 = ServiceRecord::new("s3", "Amazon S3");
+        s3.last_authenticated = Some(NOW - Duration::days(3));
+        let mut dynamodb = ServiceRecord::new("dynamodb", "Amazon DynamoDB");
+        dynamodb.last_authenticated = Some(NOW - Duration::hours(2));
+        app.services = vec![s3, dynamodb];
+        app.permissions_boundary = Some(boundary.into());
+        app.boundary_allows = Some(vec!["s3".into()]);
+        app.bounded_since = Some(NOW - Duration::days(1));
+        let report = analyze_entity(&app, &Rules::new(180), NOW);
+        let dynamodb = report.services.iter().find(|s| &*s.namespace == "dynamodb").unwrap();
+        // Access Advisor's state: the attempt is a use within the window.
+        assert_eq!(dynamodb.state, ServiceState::Used);
+        assert!(dynamodb.denied_since_bounded);
+        assert!(
+            !report.services.iter().find(|s| &*s.namespace == "s3").unwrap().denied_since_bounded
+        );
+        assert_eq!(report.verdict, Some(Verdict::Compliant));
+        assert_eq!(report.severity, Some(Severity::Informational));
+        assert_eq!(
+            report.reasons,
+            ["dynamodb denied since bounded (last attempt 2026-11-23T10:00:00Z): \
+              `iamsweep heal --apply` restores it"]
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["services"][0]["denied_since_bounded"], true);
+        assert!(json["services"][1].get("denied_since_bounded").is_none(), "absent when false");
+
+        // Another configured path: that boundary is not iamsweep's, so nothing is marked.
+        let mut rules = Rules::new(180);
+        rules.boundary_path = "/guard/".into();
+        let report = analyze_entity(&app, &rules, NOW);
+        assert!(report.services.iter().all(|s| !s.denied_since_bounded));
+        assert!(report.reasons.is_empty());
     }
 
     #[test]

@@ -26,10 +26,14 @@ pub struct Rules {
     pub fail_on_idle: bool,
     /// Names or ARNs of policies whose grants are ignored.
     pub ignore_policies: Vec<String>,
+    /// `[boundary] path`: the report marks services denied by iamsweep's own boundaries, which
+    /// live there ([`crate::denied`]); it changes no verdict.
+    pub boundary_path: String,
 }
 
 impl Rules {
-    /// Both rules on, `stale_days` equal to the window, nothing ignored.
+    /// Both rules on, `stale_days` equal to the window, nothing ignored, boundaries under the
+    /// default path.
     pub fn new(window_days: u32) -> Self {
         Rules {
             window_days,
@@ -38,6 +42,7 @@ impl Rules {
             fail_on_stale: true,
             fail_on_idle: false,
             ignore_policies: Vec::new(),
+            boundary_path: crate::settings::DEFAULT_BOUNDARY_PATH.to_string(),
         }
     }
 

@@ -10,14 +10,17 @@
 //! When the boundary was set is the later of the newest journal entry that changed the
 //! entity's boundary to the policy it has now, and the creation of that policy's default
 //! version. Without a journal entry it is unknown, and the entity is left alone, saying so:
-//! an attempt before the boundary was no denial.
-
-use std::collections::BTreeSet;
+//! an attempt before the boundary was no denial. Whether a service was denied is decided by
+//! [`crate::denied::denied_since_bounded`], the function the audit report's `denied since
+//! bounded` mark uses too (the audit, without a journal, dates the boundary by its default
+//! version alone).
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::boundary::{canonicalize, is_own_boundary};
+use crate::boundary::canonicalize;
+pub use crate::denied::allowed_namespaces;
+use crate::denied::{Denial, denied_since_bounded, inside, own_boundary, tried_outside};
 use crate::effect::{BoundaryEffect, EffectService};
 use crate::guardrails::{Caller, SkipScope, entity_skips};
 use crate::journal::JournalEntry;
@@ -32,14 +35,8 @@ use crate::report::ServiceState;
 use crate::settings::EnforceSettings;
 use crate::snapshot::Snapshot;
 
-/// One service given back to one entity.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Restored {
-    /// The namespace, such as `dynamodb`.
-    pub namespace: String,
-    /// The last (denied) attempt.
-    pub last_attempt: OffsetDateTime,
-}
+/// One service given back to one entity: a [`Denial`], decided by [`crate::denied`].
+pub type Restored = Denial;
 
 /// What healing decided for one bounded entity.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,37 +71,6 @@ impl Healing {
             })
             .collect()
     }
-}
-
-/// The namespaces a boundary document allows at least one action of (`*` allows all).
-pub fn allowed_namespaces(document: &str) -> BTreeSet<String> {
-    let mut namespaces = BTreeSet::new();
-    let Ok(value) = serde_json::from_str::<Value>(document) else { return namespaces };
-    let statements = match &value["Statement"] {
-        Value::Array(many) => many.clone(),
-        one @ Value::Object(_) => vec![one.clone()],
-        _ => Vec::new(),
-    };
-    for statement in statements.iter().filter(|s| s["Effect"] == "Allow") {
-        let actions = match &statement["Action"] {
-            Value::String(one) => vec![one.as_str()],
-            Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
-            _ => Vec::new(),
-        };
-        for action in actions {
-            match action.split_once(':') {
-                Some((namespace, _)) => namespaces.insert(namespace.to_ascii_lowercase()),
-                None if action == "*" => namespaces.insert("*".to_string()),
-                None => false,
-            };
-        }
-    }
-    namespaces
-}
-
-/// Whether `namespace` is inside a boundary allowing `allowed`.
-fn inside(allowed: &BTreeSet<String>, namespace: &str) -> bool {
-    allowed.contains("*") || allowed.contains(namespace)
 }
 
 /// `document` also allowing every action of `namespaces`, canonical, or why it cannot be.
@@ -174,11 +140,8 @@ pub fn decide(
     let mut healings = Vec::new();
     let mut entities = Vec::new();
     for record in &snapshot.entities {
-        let Some(current) = record.permissions_boundary.as_deref() else { continue };
-        if record.kind == EntityKind::Group
-            || record.status != Status::Ok
-            || !is_own_boundary(current, &snapshot.account_id, path)
-        {
+        let Some(current) = own_boundary(record, &snapshot.account_id, path) else { continue };
+        if record.status != Status::Ok {
             continue;
         }
         let Some(policy) = live.policies.get(current) else { continue };
@@ -196,14 +159,7 @@ pub fn decide(
             unknown: None,
         };
         let allowed = allowed_namespaces(&policy.default_document);
-        let outside: Vec<_> = record
-            .services
-            .iter()
-            .filter(|service| !inside(&allowed, &service.namespace))
-            .filter_map(|service| {
-                Some((service.namespace.to_string(), service.last_authenticated?))
-            })
-            .collect();
+        let outside = tried_outside(&record.services, &allowed);
         if outside.is_empty() {
             healings.push(healing);
             continue;
@@ -212,19 +168,16 @@ pub fn decide(
             healing.unknown = Some(format!(
                 "not healed: when its boundary was attached is unknown (no journal entry for it); \
                  services tried outside it: {}",
-                outside.iter().map(|(ns, _)| ns.as_str()).collect::<Vec<_>>().join(", ")
+                outside
+                    .iter()
+                    .map(|denial| denial.namespace.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
             healings.push(healing);
             continue;
         };
-        // Access Advisor dates are whole seconds: an attempt in the second the boundary was
-        // set counts as denied, which errs towards giving back.
-        let since = since.replace_nanosecond(0).unwrap_or(since);
-        healing.restored = outside
-            .into_iter()
-            .filter(|(_, last)| *last >= since)
-            .map(|(namespace, last_attempt)| Restored { namespace, last_attempt })
-            .collect();
+        healing.restored = denied_since_bounded(&record.services, &allowed, since);
         if !healing.restored.is_empty() {
             let namespaces: Vec<String> =
                 healing.restored.iter().map(|r| r.namespace.clone()).collect();

@@ -33,7 +33,8 @@
 //! Keeping boundaries right as workloads change: [`grace`] keeps services granted less than
 //! `boundary.grace_days` ago (their age from the state store's [`grants`] history, else IAM's
 //! dates), [`notice`] announces a restriction before making it, and [`heal`] gives a bounded
-//! entity back at once a service its boundary denied it since it was attached.
+//! entity back at once a service its boundary denied it since it was attached; whether a service
+//! was [`denied`] since bounded is decided once, for `heal` and the audit report alike.
 //!
 //! Organizations: [`org`] holds the SCP per OU, from the Organization snapshot through its
 //! analysis, synthesis, plan and verification to its journal entries and rollback steps.
@@ -56,6 +57,7 @@ pub mod analysis;
 pub mod boundary;
 pub mod compliance;
 pub mod config;
+pub mod denied;
 pub mod effect;
 pub mod error;
 pub mod escalation;

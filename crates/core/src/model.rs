@@ -152,6 +152,21 @@ pub struct EntityRecord {
     /// Every service the entity's identity policies grant, with its last access.
     #[serde(default)]
     pub services: Vec<ServiceRecord>,
+    /// For a user or role bounded by one of iamsweep's own boundaries: the namespaces that
+    /// boundary allows (`*` for all), from its default version. `None` for any other entity,
+    /// and in snapshots saved before iamsweep recorded it (which then show no denial). See
+    /// [`crate::denied`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boundary_allows: Option<Vec<String>>,
+    /// With `boundary_allows`: when the boundary's default version was created, that is when
+    /// its current document started to apply; an attempt at a service outside it since then
+    /// was denied.
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub bounded_since: Option<OffsetDateTime>,
 }
 
 impl EntityRecord {
@@ -174,6 +189,8 @@ impl EntityRecord {
             error: None,
             skip_reason: None,
             services: Vec::new(),
+            boundary_allows: None,
+            bounded_since: None,
         }
     }
 }

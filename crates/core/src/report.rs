@@ -205,6 +205,12 @@ pub struct ServiceReport {
     /// For groups: the members that used it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub used_by: Option<Vec<MemberAccess>>,
+    /// The entity's iamsweep boundary removed this service and the entity tried it since the
+    /// boundary took effect: its last access was a denied attempt (Access Advisor counts those).
+    /// `state` stays what that access makes it; `iamsweep heal --apply` gives the service back.
+    /// See [`crate::denied`]. Absent when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub denied_since_bounded: bool,
 }
 
 impl ServiceReport {
@@ -230,6 +236,7 @@ impl ServiceReport {
                 ServiceState::Stale | ServiceState::Unused => record.granted_by,
             },
             used_by: record.used_by,
+            denied_since_bounded: false,
         }
     }
 }

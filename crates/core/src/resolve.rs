@@ -327,6 +327,13 @@ fn rules_of(
         ("check", "stale_days", check.stale_days),
         window_days,
     )?;
+    if let Some(path) = &config.boundary.path {
+        crate::boundary::validate_path(path).map_err(|message| SettingError {
+            setting: format!("`[boundary] path` in `{}`", from.file),
+            message,
+        })?;
+        rules.boundary_path = path.clone();
+    }
     rules.ignore_policies = if overrides.ignore_policies.is_empty() {
         check.ignore_policies.clone().unwrap_or_default()
     } else {

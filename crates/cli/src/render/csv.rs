@@ -1,10 +1,12 @@
 //! CSV: one row per entity, service lists space-separated (every service, by risk then name).
 //!
 //! Columns are only ever added, at the end, so that scripts reading by position keep working.
+//! `denied_since_bounded` lists the services an iamsweep boundary denied since it took effect
+//! (they are also in `used_services` or `stale_services`, as Access Advisor dates them).
 
 use iamsweep_core::report::{AuditReport, ServiceState};
 
-const HEADER: [&str; 20] = [
+const HEADER: [&str; 21] = [
     "arn",
     "kind",
     "name",
@@ -25,6 +27,7 @@ const HEADER: [&str; 20] = [
     "unused_services",
     "idle",
     "role_last_used",
+    "denied_since_bounded",
 ];
 
 /// The CSV document with a header row.
@@ -60,6 +63,7 @@ pub fn render(report: &AuditReport) -> anyhow::Result<String> {
             &super::namespaces(entity, ServiceState::Unused),
             if entity.idle { "true" } else { "false" },
             &time(entity.role_last_used),
+            &super::denied_namespaces(entity),
         ])?;
     }
     Ok(String::from_utf8(writer.into_inner()?)?)

@@ -3,7 +3,7 @@
 //! Markdown tables cannot wrap a row, so this output is the same at every terminal width; long
 //! lists are cut with `… and N more` as in the terminal table.
 
-use iamsweep_core::report::{AuditReport, EntityReport, ServiceState};
+use iamsweep_core::report::{AuditReport, EntityReport};
 
 use super::table::LISTED;
 use super::text::list;
@@ -45,15 +45,10 @@ pub fn render(report: &AuditReport) -> String {
     out
 }
 
-/// The used services, most serious first, cut after [`LISTED`].
+/// The used services, most serious first, cut after [`LISTED`], each denied since bounded
+/// saying so.
 fn used(entity: &EntityReport) -> String {
-    let used: Vec<&str> = entity
-        .services
-        .iter()
-        .filter(|service| service.state == ServiceState::Used)
-        .map(|service| &*service.namespace)
-        .collect();
-    list(&used, LISTED)
+    list(&super::used_labels(entity), LISTED)
 }
 
 /// Escapes what would break a table cell.

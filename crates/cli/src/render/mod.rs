@@ -60,6 +60,31 @@ fn namespaces(entity: &EntityReport, state: ServiceState) -> String {
         .join(" ")
 }
 
+/// The used services in report order (by risk), each denied since bounded saying so:
+/// `dynamodb (denied since bounded)` (see `iamsweep_core::denied`).
+fn used_labels(entity: &EntityReport) -> Vec<String> {
+    entity
+        .services
+        .iter()
+        .filter(|service| service.state == ServiceState::Used)
+        .map(|service| match service.denied_since_bounded {
+            true => format!("{} (denied since bounded)", service.namespace),
+            false => service.namespace.to_string(),
+        })
+        .collect()
+}
+
+/// The namespaces of `entity` denied since bounded, space-separated, in report order.
+fn denied_namespaces(entity: &EntityReport) -> String {
+    entity
+        .services
+        .iter()
+        .filter(|service| service.denied_since_bounded)
+        .map(|service| &*service.namespace)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Coverage as `NN%`, or `-` when nothing is granted.
 fn coverage(entity: &EntityReport) -> String {
     entity.coverage_percent.map_or_else(|| "-".to_string(), |percent| format!("{percent}%"))

@@ -6,7 +6,7 @@
 //! column gets the row's first line to itself, whole.
 
 use iamsweep_core::model::Status;
-use iamsweep_core::report::{AuditReport, EntityReport, ServiceState, Verdict};
+use iamsweep_core::report::{AuditReport, EntityReport, Verdict};
 
 use super::text::{Colour, Style, columns, detail, list, pad, wrap};
 
@@ -183,12 +183,7 @@ impl<'a> Row<'a> {
                 entity.skip_reason.clone().unwrap_or_else(|| "no reason given".into()),
             )],
             Status::Ok => {
-                let used: Vec<&str> = entity
-                    .services
-                    .iter()
-                    .filter(|service| service.state == ServiceState::Used)
-                    .map(|service| &*service.namespace)
-                    .collect();
+                let used = super::used_labels(entity);
                 let mut details = vec![(
                     "used:",
                     if used.is_empty() { "none".into() } else { list(&used, LISTED) },

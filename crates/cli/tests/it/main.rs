@@ -30,6 +30,8 @@
 //! - `keepright`: grace for new grants from the state store's history and IAM's dates, notice
 //!   before restriction, `heal` restoring a denied service, a hostile state document refused
 //!   with zero writes;
+//! - `denied`: the audit's `denied since bounded` mark, live and from a saved snapshot, gone
+//!   once `heal` restores the service; never on a boundary iamsweep did not write;
 //! - `selection`: `--kinds`, `--name`, `--path`, `--tag` on live and snapshot inputs alike, jobs
 //!   only for the selected entities, hostile values, `apply --plan` refusing them;
 //! - `conventions`: completions, `--quiet`, `--version`, a closed stdout, no ANSI off a
@@ -44,6 +46,7 @@ mod action_level;
 mod audit;
 mod boundary;
 mod conventions;
+mod denied;
 mod enforce;
 mod findings;
 mod idle;

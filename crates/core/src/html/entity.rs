@@ -179,13 +179,17 @@ fn details(out: &mut String, entity: &EntityReport, plan: Option<&EntityPlan>) {
     out.push_str("</dl>");
 }
 
-/// `s3 (2026-11-20)`, with the members that used it for a group.
+/// `s3 (2026-11-20)`, with the members that used it for a group; a service the entity's
+/// iamsweep boundary denied since it took effect: `dynamodb (2026-11-30, denied since bounded)`.
 fn service_text(out: &mut String, service: &ServiceReport) {
     push(out, &service.namespace);
     let Some(last) = service.last_authenticated else {
         return;
     };
     let _ = write!(out, " ({}", last.date());
+    if service.denied_since_bounded {
+        out.push_str(", denied since bounded");
+    }
     if let Some(members) = &service.used_by
         && !members.is_empty()
     {

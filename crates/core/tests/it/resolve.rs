@@ -214,3 +214,17 @@ fn an_unparsable_variable_is_named() {
     assert_eq!(error.to_string(), "`IAMSWEEP_RATE`: expected a number, found `ten`");
     assert_eq!(Given::<u64>::parse("X", " 5 ", "a whole number").unwrap().value, 5);
 }
+
+/// The audit marks services denied by iamsweep's boundaries under `[boundary] path`, so the
+/// rules carry it, checked like the plan checks it.
+#[test]
+fn the_boundary_path_reaches_the_rules_and_a_bad_one_is_refused() {
+    assert_eq!(from_config("audit", "rate", "5").unwrap().rules.boundary_path, "/iamsweep/");
+    assert_eq!(
+        from_config("boundary", "path", "\"/guard/\"").unwrap().rules.boundary_path,
+        "/guard/"
+    );
+    let error = from_config("boundary", "path", "\"iamsweep\"").unwrap_err();
+    assert_eq!(error.setting, "`[boundary] path` in `iamsweep.toml`");
+    assert!(error.message.contains("must start and end with `/`"), "{error}");
+}
