@@ -76,6 +76,16 @@ pub struct BoundarySettings {
     pub notice_days: u32,
 }
 
+impl BoundarySettings {
+    /// Whether a run that writes boundaries needs the state store's history: grace
+    /// (`grace_days > 0`) tells a new grant by its first sighting, and notice
+    /// (`notice_days > 0`) carries out only what an earlier run announced. Without either,
+    /// the boundary follows usage alone and no history changes it.
+    pub fn needs_history(&self) -> bool {
+        self.enabled && (self.grace_days > 0 || self.notice_days > 0)
+    }
+}
+
 fn default_grace_days() -> u32 {
     crate::grace::DEFAULT_GRACE_DAYS
 }
@@ -296,6 +306,18 @@ mod tests {
         assert_eq!(settings.boundary.path, "/iamsweep/");
         assert_eq!(settings.tags.keys.unused, "Permissions_Unused");
         assert!(settings.tags.enabled && settings.boundary.enabled);
+    }
+
+    #[test]
+    fn boundaries_need_history_unless_grace_and_notice_are_both_off() {
+        let mut boundary = EnforceSettings::defaults(90).boundary;
+        assert!(boundary.needs_history(), "grace is on by default");
+        boundary.grace_days = 0;
+        assert!(!boundary.needs_history());
+        boundary.notice_days = 7;
+        assert!(boundary.needs_history());
+        boundary.enabled = false;
+        assert!(!boundary.needs_history(), "no boundary written, no history needed");
     }
 
     #[test]

@@ -7,16 +7,18 @@
 /// files it names (`do_not_list_file`, `base_actions_file`) are read from S3 as the CLI reads
 /// them.
 pub const CONFIG: &str = "IAMSWEEP_CONFIG";
-/// `IAMSWEEP_ENFORCE`: `true` to attach boundaries on scheduled runs; anything else, or unset,
-/// means off. Enforcement is never on by default.
+/// `IAMSWEEP_ENFORCE`: `true` to attach boundaries on scheduled runs and to widen them on heal
+/// runs (without it a heal run is a dry run); anything else, or unset, means off. Enforcement
+/// is never on by default.
 pub const ENFORCE: &str = "IAMSWEEP_ENFORCE";
 /// `IAMSWEEP_SECURITY_HUB`: `true` to import each scheduled and fan-out run's findings into AWS
 /// Security Hub (in the function's region; for the fan-out, into each member account's), and
 /// archive those of entities now compliant or deleted; anything else, or unset, means off.
 pub const SECURITY_HUB: &str = "IAMSWEEP_SECURITY_HUB";
 /// `IAMSWEEP_STATE`: `s3://bucket/prefix` where resume markers live, one per account and kind of
-/// run (`PREFIX/resume/ACCOUNT/KIND.json`). Without it a cut-short run reports its pending
-/// entities in its answer only.
+/// run (`PREFIX/resume/ACCOUNT/KIND.json`), and the state store (`PREFIX/grants/ACCOUNT/
+/// state.json`). Without it a cut-short run reports its pending entities in its answer only,
+/// and a run that would write boundaries with grace or notice on is refused (`ConfigError`).
 pub const STATE: &str = "IAMSWEEP_STATE";
 /// `IAMSWEEP_JOURNAL`: `s3://bucket/prefix` of the enforcement journal (required to write).
 pub const JOURNAL: &str = "IAMSWEEP_JOURNAL";

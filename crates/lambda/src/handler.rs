@@ -147,6 +147,13 @@ pub struct Answer {
     /// Heal runs: services given back to bounded entities (see `iamsweep heal`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restored: Option<usize>,
+    /// Heal runs without `IAMSWEEP_ENFORCE=true` (dry runs): services that would be given back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_restore: Option<usize>,
+    /// Heal runs: one line per service restored (or, in a dry run, that would be), as logged:
+    /// `restored dynamodb to role app: denied since bounded, last attempt T`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub restorations: Vec<String>,
     /// The report objects written (`IAMSWEEP_REPORTS`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reports: Vec<String>,
@@ -193,6 +200,9 @@ pub async fn handle(runtime: &Runtime, event: &Value, deadline: Instant) -> anyh
 /// The heal schedule: the bounded users and roles of the function's account get back, at once,
 /// what their iamsweep boundary denied them since it was attached (`iamsweep_core::heal`),
 /// journaled like every change. Needs `IAMSWEEP_JOURNAL`: it tells when each boundary was set.
+///
+/// Writes only with `IAMSWEEP_ENFORCE=true`, the function's `--apply`: otherwise it is a dry
+/// run, as `iamsweep heal` without `--apply` is, that answers and logs what it would restore.
 async fn heal(runtime: &Runtime, deadline: Instant) -> anyhow::Result<Answer> {
     let mut answer = Answer { event: "heal", status: "complete", ..Answer::default() };
     let journal = runtime.settings.env.journal.as_deref().context(ConfigError(
@@ -223,6 +233,18 @@ async fn heal(runtime: &Runtime, deadline: Instant) -> anyhow::Result<Answer> {
             tracing::warn!(entityname = %healing.name, "{unknown}");
         }
     }
+    answer.enforced = runtime.settings.env.enforce;
+    if !answer.enforced {
+        for healing in &pass.healings {
+            for line in healing.lines("would restore") {
+                tracing::info!(entityname = %healing.name, "{line}");
+                answer.restorations.push(line);
+            }
+        }
+        answer.would_restore = Some(pass.healings.iter().map(|h| h.restored.len()).sum());
+        answer.restored = Some(0);
+        return Ok(answer);
+    }
     let pace = Pace::new(runtime.settings.collect.rate);
     let applier = Applier {
         iam: &clients.iam,
@@ -241,6 +263,7 @@ async fn heal(runtime: &Runtime, deadline: Instant) -> anyhow::Result<Answer> {
                 restored += healing.restored.len();
                 for line in healing.lines("restored") {
                     tracing::info!(entityname = %healing.name, "{line}");
+                    answer.restorations.push(line);
                 }
             }
             (applier::Status::Failed, _) => {
@@ -314,17 +337,23 @@ async fn audit(
     deadline: Instant,
 ) -> anyhow::Result<Answer> {
     let mut answer = Answer { event, status: "complete", ..Answer::default() };
+    // Settings first: a run refused for its settings collects nothing and writes nothing.
+    let enforce = match writes.tags || writes.boundaries {
+        true => Some(write_settings(runtime, writes).await?),
+        false => None,
+    };
     let stop = stop_at(runtime, deadline);
-    let settings = collect_settings(runtime, stop, writes.tags || writes.boundaries);
+    let settings = collect_settings(runtime, stop, enforce.is_some());
     let pass = pass::start(runtime, clients, event, &settings, &mut answer).await?;
     let now = OffsetDateTime::now_utc();
     let report = analyze(&pass.collection.snapshot, &runtime.settings.rules(), now);
     iamsweep_aws::logs::report_records(&report);
     count(&mut answer, &pass.collection.snapshot.entities, report.summary.verdict.non_compliant);
-    let not_started = if writes.tags || writes.boundaries {
-        write(runtime, clients, &pass, &report, writes, stop, &mut answer).await?
-    } else {
-        Vec::new()
+    let not_started = match &enforce {
+        Some(enforce) => {
+            write(runtime, clients, &pass, &report, enforce, stop, &mut answer).await?
+        }
+        None => Vec::new(),
     };
     if runtime.settings.env.security_hub {
         // After the writes: the findings describe the account as this run left it.
@@ -355,12 +384,10 @@ async fn write(
     clients: &Clients,
     pass: &Pass,
     report: &iamsweep_core::report::AuditReport,
-    writes: Writes,
+    enforce: &EnforceSettings,
     stop: Instant,
     answer: &mut Answer,
 ) -> anyhow::Result<Vec<String>> {
-    let mut enforce = enforce_settings(runtime).await?;
-    enforce.boundary.enabled &= writes.boundaries;
     if !enforce.tags.enabled && !enforce.boundary.enabled {
         return Ok(Vec::new());
     }
@@ -393,7 +420,7 @@ async fn write(
                 &collection.snapshot,
                 report,
                 &live,
-                &enforce,
+                enforce,
                 &observed.history,
                 now,
             );
@@ -401,7 +428,9 @@ async fn write(
             store.write(&pace, &observed.state).await.context(unusable)?;
             plan
         }
-        None => build_plan(&collection.snapshot, report, &live, &enforce, now),
+        // Tags only (or boundaries drawn from usage alone, grace and notice off): no history
+        // changes the plan, so none is kept (`write_settings` refuses the other cases).
+        None => build_plan(&collection.snapshot, report, &live, enforce, now),
     };
     // The same verification as `apply` (times, documents, tags, the caller), in core.
     let checks = Checks {
@@ -451,6 +480,30 @@ async fn write(
         );
     }
     Ok(applying.not_started)
+}
+
+/// The enforcement settings of a run that writes `writes`. Refused, before anything is collected
+/// or written, when its boundaries need the history of earlier runs (grace or notice on, see
+/// [`iamsweep_core::settings::BoundarySettings::needs_history`]) and `IAMSWEEP_STATE` is unset:
+/// the plan would otherwise cut every service granted since the last run and never carry out
+/// an announced restriction, without a word.
+async fn write_settings(runtime: &Runtime, writes: Writes) -> anyhow::Result<EnforceSettings> {
+    let mut enforce = enforce_settings(runtime).await?;
+    enforce.boundary.enabled &= writes.boundaries;
+    if enforce.boundary.needs_history() && runtime.settings.env.state.is_none() {
+        let boundary = &enforce.boundary;
+        return Err(anyhow::Error::new(ConfigError(format!(
+            "this run would write boundaries (boundary.grace_days = {}, boundary.notice_days = \
+             {}), and IAMSWEEP_STATE is not set: without the state store every run is a first \
+             run, which cannot tell a service granted since the last run (grace) nor carry out \
+             an announced restriction (notice); nothing was collected or written; hint: set \
+             IAMSWEEP_STATE to s3://BUCKET/PREFIX (the template sets \
+             s3://BUCKET/iamsweep/STACK), or turn both off in the config to draw boundaries \
+             from usage alone",
+            boundary.grace_days, boundary.notice_days
+        ))));
+    }
+    Ok(enforce)
 }
 
 /// The enforcement settings: the config and its list files from S3 (a list that cannot be read

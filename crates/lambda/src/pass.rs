@@ -82,15 +82,30 @@ pub async fn start(
             .context("could not read the inventory of the entities left by the last run")?;
         let mut by_arn: HashMap<String, EntityRecord> =
             fresh.entities.into_iter().map(|entity| (entity.arn.clone(), entity)).collect();
+        let mut kept = Vec::with_capacity(reused.len());
         for stored in &reused {
             match by_arn.remove(&stored.arn) {
-                Some(fresh) => collection.snapshot.entities.push(reuse_access(fresh, stored)),
+                Some(fresh) => kept.push(reuse_access(fresh, stored)),
                 None => tracing::info!(
                     entityname = %stored.name,
                     "left by the last run and deleted since: nothing to do"
                 ),
             }
         }
+        // Their boundary is the one IAM holds now, so what it allows is read again too: a
+        // resumed run marks the services it denied like a fresh one.
+        let local = settings.include_local_policies.then_some(collection.local_policies.as_slice());
+        iamsweep_aws::live::record_boundaries(
+            &clients.iam,
+            &pace,
+            &settings.retry,
+            &mut kept,
+            &caller.account_id,
+            &settings.boundary_path,
+            local,
+        )
+        .await;
+        collection.snapshot.entities.extend(kept);
     }
     Ok(Pass { collection, account_id: caller.account_id, marker: marker_uri })
 }

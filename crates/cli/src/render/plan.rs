@@ -1,7 +1,9 @@
 //! A plan for a reviewer: per entity what changes, what its boundary keeps and removes (from
 //! the plan's [`BoundaryEffect`], the one value every format shows), and why anything is left
 //! alone. An entity left with the base actions only is marked, and named again under the
-//! table: for anything still running, that boundary is a lockout.
+//! table: for anything still running, that boundary is a lockout. Services kept only because
+//! they were granted recently (`boundary.grace_days`) are named with the plan's reason, so a
+//! reviewer can tell them from services kept for their use.
 
 use std::fmt::Write as _;
 
@@ -116,7 +118,10 @@ pub fn markdown(plan: &Plan) -> String {
     );
     for entity in &plan.entities {
         let effect = entity.boundary.as_ref().map(|change| &change.effect);
-        let keeps = effect.map(|effect| keeps(effect, true)).unwrap_or_default();
+        let mut keeps = effect.map(|effect| keeps(effect, true)).unwrap_or_default();
+        if let Some(grace) = grace(entity) {
+            keeps.push_str(&format!("; in grace: {grace}"));
+        }
         let removes = effect.map(removes).unwrap_or_default();
         let _ = writeln!(
             out,
@@ -160,6 +165,9 @@ fn details(entity: &EntityPlan) -> Vec<(&'static str, String, Option<Colour>)> {
         let effect = &change.effect;
         let colour = effect.base_actions_only.then_some(Colour::Red);
         details.push(("keeps:", keeps(effect, false), colour));
+        if let Some(grace) = grace(entity) {
+            details.push(("grace:", grace, None));
+        }
         if !effect.removes.is_empty() {
             details.push(("removes:", removes(effect), None));
         }
@@ -188,6 +196,23 @@ fn keeps(effect: &BoundaryEffect, markdown: bool) -> String {
         text.push_str(&format!(", and {base}"));
     }
     text
+}
+
+/// The services kept though not used within the window because they were granted recently,
+/// with the plan's reason; those of one reason together (`sqs, sns: granted since ...`).
+fn grace(entity: &EntityPlan) -> Option<String> {
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    for kept in &entity.grace {
+        match groups.iter_mut().find(|(reason, _)| *reason == kept.reason) {
+            Some((_, namespaces)) => namespaces.push(&kept.namespace),
+            None => groups.push((&kept.reason, vec![&kept.namespace])),
+        }
+    }
+    let parts: Vec<String> = groups
+        .into_iter()
+        .map(|(reason, namespaces)| format!("{}: {reason}", list(&namespaces, LISTED)))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// What the boundary removes, stale services first then unused, each group by risk.

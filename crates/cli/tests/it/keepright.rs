@@ -429,7 +429,9 @@ async fn with_notice_nothing_is_restricted_before_the_date_and_the_change_happen
     assert!(entity(&plan, APP)["boundary"].is_null());
 
     // A week later (the tag and the state as that run left them, dated back): the date has
-    // passed and the change is the one announced, so it is carried out.
+    // passed and the change is the one announced, so it is carried out. Sound because the
+    // decision (`iamsweep_core::notice::decide`) reads only the date, the tag and the services
+    // removed, and the edited document is read through the state store's checks like any.
     let yesterday = days_ago(1)[..10].to_string();
     use aws_sdk_iam::types::Tag;
     let tag = Tag::builder().key("iamsweep:restrict-after").value(&yesterday).build().unwrap();
@@ -446,4 +448,58 @@ async fn with_notice_nothing_is_restricted_before_the_date_and_the_change_happen
     let plan = work.plan_with(&sim, &["--config", config]);
     assert!(entity(&plan, APP)["notice"].is_null(), "{}", entity(&plan, APP));
     assert!(entity(&plan, APP)["boundary"].is_null(), "restricted once, then in place");
+}
+
+/// How an operator shortens a notice (README, "Notice before restriction"): not by editing the
+/// tag, which only makes the change announced again (the tag and the state store disagree), but
+/// by a run with `boundary.notice_days = 0` selecting the entities to restrict now.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_edited_restrict_after_tag_is_announced_again_and_notice_off_restricts_at_once() {
+    let sim = Sim::builder(scenario("keepright.json")).record().start();
+    let iam = crate::enforce::iam(&sim.url).await;
+    let work = Work::new();
+    std::fs::write(work.path("notice.toml"), "[boundary]\ngrace_days = 0\nnotice_days = 7\n")
+        .unwrap();
+    std::fs::write(work.path("now.toml"), "[boundary]\ngrace_days = 0\nnotice_days = 0\n").unwrap();
+    let notice = work.path("notice.toml");
+    let notice = notice.to_str().unwrap();
+    let now = work.path("now.toml");
+    let now = now.to_str().unwrap();
+    let boundary_writes = |writes: Vec<String>| {
+        writes
+            .into_iter()
+            .filter(|w| w.contains("Boundary") || w.contains("Policy"))
+            .collect::<Vec<_>>()
+    };
+    assert_code(&work.run(&sim, "apply", &["--config", notice, "--apply"]), 0);
+    assert_eq!(restrict_after(&iam, "app").await.as_deref(), Some(day_in(7).as_str()));
+
+    // Someone dates the tag back (as anyone with iam:TagRole may, before a boundary protects
+    // it): the state store still says another date, so nothing is restricted and the change is
+    // announced again, from today.
+    use aws_sdk_iam::types::Tag;
+    let yesterday = days_ago(1)[..10].to_string();
+    let tag = Tag::builder().key("iamsweep:restrict-after").value(&yesterday).build().unwrap();
+    iam.tag_role().role_name("app").tags(tag).send().await.unwrap();
+    let plan = work.plan_with(&sim, &["--config", notice]);
+    assert_eq!(entity(&plan, APP)["notice"]["status"], "announced", "{}", entity(&plan, APP));
+    let before = sim.calls().len();
+    assert_code(&work.run(&sim, "apply", &["--config", notice, "--apply"]), 0);
+    assert_eq!(boundary_writes(writes_since(&sim, before)), Vec::<String>::new());
+    assert_eq!(restrict_after(&iam, "app").await.as_deref(), Some(day_in(7).as_str()));
+
+    // Supported: notice off for the entity to restrict now; the others keep their notice.
+    let before = sim.calls().len();
+    let output = work.run(&sim, "apply", &["--config", now, "--name", "app", "--apply"]);
+    assert_code(&output, 0);
+    let writes = boundary_writes(writes_since(&sim, before));
+    assert_eq!(writes, ["CreatePolicy", "PutRolePermissionsBoundary"], "{}", stdout(&output));
+    let plan = work.plan_with(&sim, &["--config", notice]);
+    assert!(entity(&plan, APP)["boundary"].is_null(), "restricted: {}", entity(&plan, APP));
+    assert_eq!(
+        entity(&plan, SCRIPTED)["notice"]["status"],
+        "waiting",
+        "{}",
+        entity(&plan, SCRIPTED)
+    );
 }

@@ -46,18 +46,15 @@ fn the_demo_audit_markdown_is_the_same_at_any_width() {
 #[test]
 fn the_demo_plan_at_80_and_200_columns_shows_what_each_boundary_keeps_and_removes() {
     // The simulator's example account is the demo snapshot's: the plan reads its (absent)
-    // boundary policies and the caller, and writes nothing.
+    // boundary policies, the caller and the dates of the managed policies, and writes nothing.
     let sim = Sim::builder(repo_root().join("iamsim/scenarios/example.json")).start();
     let demo = demo();
-    // The demo snapshot predates grant dates, so grace would keep every grant as new; this
-    // test is about what a restricting plan looks like.
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("no-grace.toml");
-    std::fs::write(&config, "[boundary]\ngrace_days = 0\n").unwrap();
-    let config = config.to_str().unwrap().to_string();
+    // Each rendering a first run: a state store of its own, so none reads another's history.
     let plan = |format: &str, columns: &str| {
+        let state = tempfile::tempdir().unwrap();
+        let state = state.path().to_str().unwrap();
         text(sim.iamsweep_env(
-            &["plan", "--snapshot", &demo, "--config", &config, "--format", format],
+            &["plan", "--snapshot", &demo, "--state", state, "--format", format],
             &[("COLUMNS", columns)],
         ))
     };
@@ -68,8 +65,57 @@ fn the_demo_plan_at_80_and_200_columns_shows_what_each_boundary_keeps_and_remove
     assert_eq!(markdown, plan("markdown", "200"));
     insta::assert_snapshot!("demo_plan_markdown", markdown);
     for text in [&narrow, &markdown] {
-        assert!(text.contains("BASE ACTIONS ONLY"), "stale-bob's lockout is marked: {text}");
-        assert!(text.contains("user stale-bob"), "and named under the table: {text}");
+        assert!(text.contains("sqs: granted since 2026-11-23 (no date known"), "{text}");
+    }
+}
+
+/// Regression: grace kept every grant of the demo snapshot for 14 days (the layout test ran with
+/// `grace_days = 0` to show a restricting plan). A plan from a saved snapshot dates managed
+/// policies by what IAM says now (`ListPolicyVersions`), and the simulator created the example's
+/// policies when it started, so each read as granted that day. Dated as an account's real
+/// policies are, only what no date can be known for stays: sqs, which alice and stale-bob get
+/// from their group's inline policy. Default settings, no workaround.
+#[test]
+fn grace_on_the_demo_snapshot_keeps_only_what_no_date_is_known_for() {
+    let sim = Sim::builder(repo_root().join("iamsim/scenarios/example.json")).start();
+    let state = tempfile::tempdir().unwrap();
+    let demo = demo();
+    let output = sim.iamsweep(&[
+        "plan",
+        "--snapshot",
+        &demo,
+        "--state",
+        state.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let plan: serde_json::Value = serde_json::from_str(&text(output)).unwrap();
+    let entity = |name: &str| {
+        plan["entities"].as_array().unwrap().iter().find(|entity| entity["name"] == name).unwrap()
+    };
+    for name in ["alice", "stale-bob"] {
+        let grace: Vec<&str> = entity(name)["grace"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|kept| kept["namespace"].as_str().unwrap())
+            .collect();
+        assert_eq!(grace, ["sqs"], "{name}: {}", entity(name));
+        let reason = entity(name)["grace"][0]["reason"].as_str().unwrap();
+        assert!(reason.contains("an inline policy grants it"), "{reason}");
+    }
+    // Granted by managed policies 700 days old and unused: removed, not kept in grace.
+    let removed: Vec<&str> = entity("alice")["boundary"]["effect"]["removes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|service| service["namespace"].as_str().unwrap())
+        .collect();
+    for namespace in ["dynamodb", "cloudwatch", "ec2"] {
+        assert!(removed.contains(&namespace), "{namespace}: {removed:?}");
+    }
+    for name in ["admin", "auditor", "app"] {
+        assert!(entity(name).get("grace").is_none(), "{name}: {}", entity(name));
     }
 }
 

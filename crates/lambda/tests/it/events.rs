@@ -82,7 +82,11 @@ async fn scheduled_run_enforces_only_when_turned_on() {
     let sim = Sim::start(&scenario("lambda.json"));
     sim.bucket("state").await;
     let runtime = sim
-        .runtime(&[("IAMSWEEP_JOURNAL", "s3://state/journal"), ("IAMSWEEP_ENFORCE", "true")])
+        .runtime(&[
+            ("IAMSWEEP_STATE", "s3://state/iamsweep"),
+            ("IAMSWEEP_JOURNAL", "s3://state/journal"),
+            ("IAMSWEEP_ENFORCE", "true"),
+        ])
         .await;
     let answer = handle(&runtime, &scheduled(), far()).await.expect("answer");
     assert_eq!(answer["enforced"], true, "{answer}");

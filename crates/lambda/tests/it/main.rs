@@ -13,12 +13,15 @@
 //! - `securityhub`: `IAMSWEEP_SECURITY_HUB`: scheduled and fan-out runs import into their
 //!   accounts' Security Hub, off by default, never past the deadline;
 //! - `settings`: the CLI's resolver and bounds, and strict list files from S3;
-//! - `reports`: JSON and HTML reports in S3 from scheduled and fan-out runs.
+//! - `reports`: JSON and HTML reports in S3 from scheduled and fan-out runs;
+//! - `keep`: boundaries need `IAMSWEEP_STATE` (grace, notice); heal runs restore a denied
+//!   service once, and write only when enforcing.
 
 mod config_events;
 mod deadline;
 mod events;
 mod fan_out_answers;
+mod keep;
 mod policy;
 mod reports;
 mod securityhub;

@@ -96,6 +96,7 @@ async fn list_files_from_s3_are_read_strictly() {
     put(&sim, "dnl.txt", &utf16).await;
     let vars = [
         ("IAMSWEEP_CONFIG", "s3://state/config.toml"),
+        ("IAMSWEEP_STATE", "s3://state/iamsweep"),
         ("IAMSWEEP_JOURNAL", "s3://state/journal"),
         ("IAMSWEEP_ENFORCE", "true"),
         ("IAMSWEEP_RATE", "500"),
