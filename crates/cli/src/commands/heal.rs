@@ -41,7 +41,7 @@ pub struct HealArgs {
     /// A TOML configuration file (the boundary path, the guardrails).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// IAM calls per second at most [default: [audit] rate, else 10].
+    /// IAM calls per second at most [default: the config's `audit.rate`, else 10].
     #[arg(long, value_name = "R")]
     pub rate: Option<f64>,
     /// How to reach AWS.
