@@ -28,24 +28,6 @@ fn assert_code(output: &Output, code: i32) {
     );
 }
 
-/// iamsim's `POST /_iamsim/activity`: `arn` tried `service` just now.
-fn activity(sim: &Sim, arn: &str, service: &str) {
-    use std::io::{Read, Write};
-    let body = json!({"arn": arn, "service": service, "days_ago": 0}).to_string();
-    let host = sim.url.strip_prefix("http://").unwrap();
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
-    write!(
-        stream,
-        "POST /_iamsim/activity HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"), "{answer}");
-}
-
 fn entity<'a>(report: &'a Value, arn: &str) -> &'a Value {
     report["entities"].as_array().unwrap().iter().find(|entity| entity["arn"] == arn).unwrap()
 }
@@ -137,8 +119,8 @@ fn the_audit_marks_exactly_the_denied_service_live_and_offline_until_heal_restor
     assert!(marked(&report, APP).is_empty(), "{}", entity(&report, APP));
 
     // Both try dynamodb, which each one's boundary denies.
-    activity(&sim, APP, "dynamodb");
-    activity(&sim, FENCED, "dynamodb");
+    sim.activity(APP, "dynamodb");
+    sim.activity(FENCED, "dynamodb");
     let snapshot = work.path().join("snapshot.json");
     let before = sim.calls().len();
     let live = audit(&sim, &["--config", config, "--save-snapshot", snapshot.to_str().unwrap()]);
@@ -235,8 +217,8 @@ fn a_hostile_snapshot_never_marks_a_boundary_that_is_not_iamsweeps() {
         "500",
     ]);
     assert_code(&apply, 0);
-    activity(&sim, APP, "dynamodb");
-    activity(&sim, FENCED, "dynamodb");
+    sim.activity(APP, "dynamodb");
+    sim.activity(FENCED, "dynamodb");
     let snapshot = work.path().join("snapshot.json");
     audit(&sim, &["--save-snapshot", snapshot.to_str().unwrap()]);
     let mut saved: Value =

@@ -130,24 +130,6 @@ fn state_of(days: i64, entities: &[(&str, &[(&str, i64)])]) -> String {
     .to_string()
 }
 
-/// iamsim's `POST /_iamsim/activity`: `arn` used (or tried) `service` just now.
-fn activity(sim: &Sim, arn: &str, service: &str) {
-    use std::io::{Read, Write};
-    let body = json!({"arn": arn, "service": service, "days_ago": 0}).to_string();
-    let host = sim.url.strip_prefix("http://").unwrap();
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
-    write!(
-        stream,
-        "POST /_iamsim/activity HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"), "{answer}");
-}
-
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -289,7 +271,7 @@ fn heal_restores_a_denied_service_within_one_run_and_a_second_heal_writes_nothin
     assert_eq!(writes_since(&sim, before), Vec::<String>::new());
 
     // app tries dynamodb, which its boundary denies.
-    activity(&sim, APP, "dynamodb");
+    sim.activity(APP, "dynamodb");
     let dry = work.run(&sim, "heal", &["--config", config]);
     assert_code(&dry, 0);
     assert!(
@@ -350,7 +332,7 @@ fn heal_without_a_journal_entry_says_so_and_writes_nothing() {
     let config = work.path("off.toml");
     let config = config.to_str().unwrap();
     assert_code(&work.run(&sim, "apply", &["--config", config, "--apply"]), 0);
-    activity(&sim, APP, "dynamodb");
+    sim.activity(APP, "dynamodb");
     // Another journal: when app was bounded is unknown, so its attempt may predate it.
     let other = work.path("elsewhere");
     let before = sim.calls().len();
@@ -421,7 +403,7 @@ async fn with_notice_nothing_is_restricted_before_the_date_and_the_change_happen
 
     // The usage changes in between: app uses sqs now, so the change is another one, announced
     // again.
-    activity(&sim, APP, "sqs");
+    sim.activity(APP, "sqs");
     let plan = work.plan_with(&sim, &["--config", config]);
     let notice = &entity(&plan, APP)["notice"];
     assert_eq!(notice["status"], "announced", "{notice}");

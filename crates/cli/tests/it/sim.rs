@@ -80,6 +80,28 @@ impl SimBuilder {
 }
 
 impl Sim {
+    /// iamsim's `POST /_iamsim/activity`: `arn` used (or tried) `service` just now, as Access
+    /// Advisor would report it (a denied attempt counts).
+    pub fn activity(&self, arn: &str, service: &str) {
+        use std::io::{Read, Write};
+        let body = serde_json::json!({"arn": arn, "service": service, "days_ago": 0}).to_string();
+        let host = self.url.strip_prefix("http://").unwrap();
+        let mut stream = std::net::TcpStream::connect(host).unwrap();
+        write!(
+            stream,
+            "POST /_iamsim/activity HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(
+            answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
+            "{answer}"
+        );
+    }
+
     /// A server for a scenario file.
     pub fn builder(scenario: PathBuf) -> SimBuilder {
         SimBuilder { scenario, args: Vec::new(), record: false }
