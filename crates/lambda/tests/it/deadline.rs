@@ -286,3 +286,84 @@ async fn a_marker_s_data_older_than_a_plan_may_be_is_collected_again() {
     assert_eq!((answer["resumed"].as_bool(), answer["entities"].as_u64()), (Some(true), Some(1)));
     assert_eq!(jobs(&sim).len(), 1, "the old data is collected again: {:?}", jobs(&sim));
 }
+
+/// An entity carried over from the last pass keeps its Access Advisor data but has its boundary
+/// read again: under one of iamsweep's boundaries, the service it tried outside that boundary is
+/// marked `denied_since_bounded` in the resumed run's report, as in a fresh run.
+#[tokio::test]
+async fn a_resumed_entity_under_an_iamsweep_boundary_has_its_denied_service_marked() {
+    let sim = Sim::start(&scenario("lambda.json"));
+    let s3 = sim.bucket("state").await;
+    let iam = aws_sdk_iam::Client::new(&sim.sdk().await);
+    let boundary = iam
+        .create_policy()
+        .policy_name("user-alice")
+        .path("/iamsweep/")
+        .policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Sid": "AllowUsedServices",
+                "Effect": "Allow", "Action": ["ec2:*"], "Resource": ["*"]}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .policy
+        .unwrap()
+        .arn
+        .unwrap();
+    iam.put_user_permissions_boundary()
+        .user_name("alice")
+        .permissions_boundary(&boundary)
+        .send()
+        .await
+        .unwrap();
+    let format = |at: time::OffsetDateTime| {
+        at.format(&time::format_description::well_known::Rfc3339).unwrap()
+    };
+    let now = time::OffsetDateTime::now_utc();
+    // sqs tried after the boundary was set (denied); ec2 allowed and used.
+    let marker = json!({"schema": "iamsweep.resume/v2", "account_id": ACCOUNT, "not_audited": [],
+        "not_written": [{"arn": format!("arn:aws:iam::{ACCOUNT}:user/alice"), "kind": "user",
+            "name": "alice", "path": "/", "status": "ok",
+            "services": [
+                {"namespace": "ec2", "name": "Amazon EC2",
+                 "last_authenticated": format(now - time::Duration::days(1))},
+                {"namespace": "sqs", "name": "Amazon SQS",
+                 "last_authenticated": format(now + time::Duration::seconds(1))}]}],
+        "written_at": format(now - time::Duration::hours(1))});
+    put(&s3, MARKER_KEY, &marker.to_string()).await;
+    let runtime = sim
+        .runtime(&[
+            ("IAMSWEEP_STATE", "s3://state/iamsweep"),
+            ("IAMSWEEP_JOURNAL", "s3://state/journal"),
+            ("IAMSWEEP_REPORTS", "s3://state/iamsweep/test-stack/reports"),
+        ])
+        .await;
+    let answer = handle(&runtime, &scheduled(), Instant::now() + Duration::from_secs(900))
+        .await
+        .expect("answer");
+    assert_eq!(answer["resumed"], true, "{answer}");
+    let object = s3
+        .get_object()
+        .bucket("state")
+        .key(format!("iamsweep/test-stack/reports/{ACCOUNT}/latest.json"))
+        .send()
+        .await
+        .unwrap();
+    let report: Value =
+        serde_json::from_slice(&object.body.collect().await.unwrap().into_bytes()).unwrap();
+    let alice = report["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entity| entity["name"] == "alice")
+        .unwrap();
+    let marked: Vec<&str> = alice["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|service| service["denied_since_bounded"] == true)
+        .map(|service| service["namespace"].as_str().unwrap())
+        .collect();
+    assert_eq!(marked, ["sqs"], "{alice}");
+}
