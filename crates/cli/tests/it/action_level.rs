@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::boundary::attached_text as attached_document;
 use crate::enforce::{WRITES, iam};
-use crate::sim::{Sim, scenario};
+use crate::sim::{Sim, assert_code, scenario};
 
 fn run(sim: &Sim, dir: &tempfile::TempDir, args: &[&str]) -> Output {
     let journal = dir.path().join("journal");
@@ -23,17 +23,6 @@ fn run(sim: &Sim, dir: &tempfile::TempDir, args: &[&str]) -> Output {
     sim.iamsweep(&all)
 }
 
-#[track_caller]
-fn assert_exit(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 fn entity<'a>(plan: &'a Value, name: &str) -> &'a Value {
     plan["entities"].as_array().unwrap().iter().find(|entity| entity["name"] == name).unwrap()
 }
@@ -43,12 +32,12 @@ async fn an_ec2_heavy_role_gets_a_fitting_action_level_boundary() {
     let sim = Sim::builder(scenario("action_level.json")).start();
     let dir = tempfile::tempdir().unwrap();
     let plan_path = dir.path().join("plan.json");
-    assert_exit(&run(&sim, &dir, &["plan", "--output", plan_path.to_str().unwrap()]), 0);
+    assert_code(&run(&sim, &dir, &["plan", "--output", plan_path.to_str().unwrap()]), 0);
     let plan: Value = serde_json::from_slice(&std::fs::read(&plan_path).unwrap()).unwrap();
     let boundary = &entity(&plan, "builder")["boundary"];
     assert_eq!(boundary["action_level"], json!({"services": ["ec2", "s3"], "service_level": []}));
 
-    assert_exit(&run(&sim, &dir, &["apply", "--plan", plan_path.to_str().unwrap(), "--apply"]), 0);
+    assert_code(&run(&sim, &dir, &["apply", "--plan", plan_path.to_str().unwrap(), "--apply"]), 0);
     let document = attached_document(&iam(&sim.url).await, "builder").await.0;
     assert!(non_whitespace_chars(&document) <= MAX_POLICY_CHARS);
     let policy = Policy::parse(&document).unwrap();
@@ -119,7 +108,7 @@ async fn a_service_that_does_not_fit_falls_back_to_service_level_and_an_edit_of_
     let sim = Sim::builder(sprawl_scenario(&dir)).record().start();
     let plan_path = dir.path().join("plan.json");
     let output = run(&sim, &dir, &["plan", "--output", plan_path.to_str().unwrap()]);
-    assert_exit(&output, 0);
+    assert_code(&output, 0);
     let table = String::from_utf8_lossy(&output.stdout);
     assert!(
         table.contains(
@@ -144,7 +133,7 @@ async fn a_service_that_does_not_fit_falls_back_to_service_level_and_an_edit_of_
     let edited_path = dir.path().join("edited.json");
     std::fs::write(&edited_path, plan.to_string()).unwrap();
     let output = run(&sim, &dir, &["apply", "--plan", edited_path.to_str().unwrap(), "--apply"]);
-    assert_exit(&output, 2);
+    assert_code(&output, 2);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("boundary.action_level"), "{stderr}");
     let writes: Vec<Value> = sim
@@ -155,7 +144,7 @@ async fn a_service_that_does_not_fit_falls_back_to_service_level_and_an_edit_of_
     assert_eq!(writes, Vec::<Value>::new(), "a refused plan writes nothing");
 
     // The unedited plan is applied: EC2 allowed whole, S3's unused tracked actions denied.
-    assert_exit(&run(&sim, &dir, &["apply", "--plan", plan_path.to_str().unwrap(), "--apply"]), 0);
+    assert_code(&run(&sim, &dir, &["apply", "--plan", plan_path.to_str().unwrap(), "--apply"]), 0);
     let document = attached_document(&iam(&sim.url).await, "sprawl").await.0;
     let policy = Policy::parse(&document).unwrap();
     let allowed = |action: &str| policy.evaluate(&Request::new(action, "*")).is_allowed();

@@ -8,7 +8,7 @@ use iamsweep_core::policy_eval::{Decision, Policy, Request};
 use serde_json::{Value, json};
 
 use crate::enforce::iam;
-use crate::sim::{Sim, json, scenario};
+use crate::sim::{Sim, assert_code, json, scenario};
 
 const ACCOUNT: &str = "111122223333";
 
@@ -22,17 +22,6 @@ fn run(sim: &Sim, dir: &tempfile::TempDir, config: &str, args: &[&str]) -> Outpu
     }
     all.extend(&args[1..]);
     sim.iamsweep(&all)
-}
-
-#[track_caller]
-fn assert_success(output: &Output) {
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 /// The boundary attached to a role and the default version of its policy, as IAM holds them.
@@ -113,7 +102,7 @@ async fn a_contained_iam_writer_gets_exactly_the_containing_boundary() {
     let sim = Sim::builder(scenario("boundary.json")).start();
     let dir = tempfile::tempdir().unwrap();
     let config = "[boundary]\ncontain_iam_writers = true\n";
-    assert_success(&run(&sim, &dir, config, &["apply", "--apply"]));
+    assert_code(&run(&sim, &dir, config, &["apply", "--apply"]), 0);
     let iam = iam(&sim.url).await;
 
     let own = format!("arn:aws:iam::{ACCOUNT}:policy/iamsweep/role-deployer");
@@ -164,7 +153,7 @@ async fn without_containment_plan_and_audit_name_the_escalation_risk_and_write_n
     let dir = tempfile::tempdir().unwrap();
 
     let output = run(&sim, &dir, "", &["plan"]);
-    assert_success(&output);
+    assert_code(&output, 0);
     let table = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         table.contains(

@@ -11,22 +11,11 @@ use std::process::Output;
 use serde_json::{Value, json};
 
 use crate::enforce::writes_since;
-use crate::sim::{Sim, json, scenario};
+use crate::sim::{Sim, assert_code, json, scenario};
 
 const APP: &str = "arn:aws:iam::111122223333:role/app";
 const FENCED: &str = "arn:aws:iam::111122223333:role/fenced";
 const REASON_END: &str = "): `iamsweep heal --apply` restores it";
-
-#[track_caller]
-fn assert_code(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
 
 fn entity<'a>(report: &'a Value, arn: &str) -> &'a Value {
     report["entities"].as_array().unwrap().iter().find(|entity| entity["arn"] == arn).unwrap()

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::enforce::writes_since;
-use crate::sim::{Sim, scenario};
+use crate::sim::{Sim, assert_code, scenario};
 
 const ACCOUNT: &str = "111122223333";
 const APP: &str = "arn:aws:iam::111122223333:role/app";
@@ -62,17 +62,6 @@ impl Work {
         assert_code(&output, 0);
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
-}
-
-#[track_caller]
-fn assert_code(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 fn entity<'a>(plan: &'a Value, arn: &str) -> &'a Value {

@@ -168,6 +168,18 @@ fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     command
 }
 
+/// Fails with the command's stdout and stderr unless it exited with `code`.
+#[track_caller]
+pub fn assert_code(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// Stdout as JSON, with stderr shown when it is not.
 pub fn json(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
